@@ -1,0 +1,1 @@
+"""The REST API: FastAPI app built from the core and every pack's router."""

@@ -1,0 +1,63 @@
+"""create_app(runtime): the FastAPI app with the core routes and every pack's router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from kpiflow.api import errors
+from kpiflow.registry import Runtime
+from kpiflow.store.db import make_engine
+from kpiflow.store.migrate import ensure_schema
+
+
+def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
+    """Build the app; with `schedule`, the packs' jobs run in the background while it serves."""
+    engine = make_engine(runtime.settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ensure_schema(engine, runtime.settings.resolved_state_dir)
+        scheduler = None
+        if schedule:
+            from kpiflow.scheduler import build_scheduler
+
+            scheduler = build_scheduler(runtime)
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=True)
+            engine.dispose()
+
+    app = FastAPI(
+        title="kpiflow",
+        summary="Exact operational KPIs, served.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.engine = engine
+    errors.install(app)
+
+    @app.get("/healthz", tags=["core"])
+    def healthz() -> JSONResponse:
+        """Liveness and database reachability."""
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except DBAPIError:
+            return JSONResponse({"status": "degraded", "database": "unreachable"}, 503)
+        return JSONResponse({"status": "ok", "database": "ok",
+                             "packs": [p.name for p in runtime.packs]})
+
+    for pack in runtime.packs:
+        if pack.router is not None:
+            app.include_router(pack.router)
+    return app

@@ -1,0 +1,91 @@
+"""The `kpiflow` command: global flags build the settings, packs add their sub-commands."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from kpiflow.config import Settings
+from kpiflow.console import fail, out
+from kpiflow.errors import KpiflowError
+from kpiflow.registry import Runtime, discover_packs
+from kpiflow.store.db import connect_checked, redacted
+from kpiflow.store.migrate import ensure_schema
+
+app = typer.Typer(help="kpiflow: operational data to exact KPIs.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+PACKS = discover_packs()
+for _pack in PACKS:
+    if _pack.cli is not None:
+        app.add_typer(_pack.cli, name=_pack.name)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL (env DATABASE_URL).", show_default=False)
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Input folder (env DATA_DIR).")] = None,
+    state_dir: Annotated[
+        Path | None, typer.Option(help="State folder (env KPIFLOW_STATE_DIR).")
+    ] = None,
+) -> None:
+    """Build the settings once: flags, then env vars, then `.env`, then defaults."""
+    flags = {"database_url": database_url, "data_dir": data_dir, "state_dir": state_dir}
+    try:
+        settings = Settings(**{k: v for k, v in flags.items() if v is not None})
+        ctx.obj = Runtime.build(settings, PACKS)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Create or upgrade the schema of core and every pack."""
+    rt: Runtime = ctx.obj
+    try:
+        engine = connect_checked(rt.settings.database_url)
+        ensure_schema(engine, rt.settings.resolved_state_dir)
+    except KpiflowError as exc:
+        fail(exc)
+    out.print(f"schema up to date on {redacted(rt.settings.database_url)}")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Bind address (KPIFLOW_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (KPIFLOW_API_PORT).")] = None,
+    root_path: Annotated[str, typer.Option(help="Path prefix behind a reverse proxy.")] = "",
+    schedule: Annotated[bool, typer.Option(help="Run the packs' jobs on schedule.")] = True,
+) -> None:
+    """Serve the API (docs at /docs) and run every pack's jobs on schedule."""
+    import uvicorn
+
+    from kpiflow.api.app import create_app
+
+    rt: Runtime = ctx.obj
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        connect_checked(rt.settings.database_url).dispose()
+    except KpiflowError as exc:
+        fail(exc)
+    uvicorn.run(
+        create_app(rt, schedule=schedule),
+        host=host or rt.settings.api_host,
+        port=port or rt.settings.api_port,
+        root_path=root_path,
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,58 @@
+"""Settings: one object, read from env vars, a `.env` file and CLI flags (flags win)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+
+def settings_config() -> SettingsConfigDict:
+    """The configuration every kpiflow settings class shares (core and packs)."""
+    return SettingsConfigDict(
+        env_prefix="KPIFLOW_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        validate_by_name=True,
+    )
+
+
+class Settings(BaseSettings):
+    """Core settings: where the data, the database and the state live, and how to serve."""
+
+    model_config = settings_config()
+
+    database_url: str = Field("sqlite:///kpiflow.db", validation_alias="DATABASE_URL")
+    data_dir: Path = Field(Path("data"), validation_alias="DATA_DIR")
+    state_dir: Path | None = Field(
+        None,
+        description="Per-file partial state and report files; default `.kpiflow/` beside the "
+        "SQLite database file, else `./.kpiflow/`.",
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    lock_timeout_seconds: float = Field(
+        0.0, ge=0, description="How long a pass waits for another pass to finish; 0 = exit at once."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _parseable_url(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except Exception as exc:  # SQLAlchemy raises ArgumentError with a terse text
+            raise ValueError(f"not a database URL: {exc}") from None
+        return value
+
+    @property
+    def resolved_state_dir(self) -> Path:
+        """The state directory, with the default derived from the database location."""
+        if self.state_dir is not None:
+            return self.state_dir
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(url.database).resolve().parent / ".kpiflow"
+        return Path(".kpiflow").resolve()

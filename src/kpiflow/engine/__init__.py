@@ -1,0 +1,1 @@
+"""Engines run the engine-neutral KPI SQL over per-file partial state."""

@@ -1,0 +1,41 @@
+"""The default engine: embedded DuckDB reading the Parquet state directly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import duckdb
+from duckdb import ColumnExpression, ConstantExpression
+
+from kpiflow.engine.base import PARAM, Source
+
+
+class DuckDBEngine:
+    """Runs KPI SQL in one in-memory DuckDB connection with bounded memory and threads."""
+
+    def __init__(self, memory_limit: str = "500MB", threads: int | None = None) -> None:
+        self._con = duckdb.connect(":memory:")
+        self._con.execute(f"SET memory_limit = '{memory_limit}'")  # value comes from code
+        self._con.execute("SET preserve_insertion_order = false")
+        if threads:
+            self._con.execute(f"SET threads = {int(threads)}")
+
+    def query(
+        self, sql: str, params: Mapping[str, int], sources: Mapping[str, Source]
+    ) -> list[tuple[Any, ...]]:
+        """Bind each source as a view, then run `sql` with `:name` parameters."""
+        if any(not src.files for src in sources.values()):
+            return []  # a relation without files has no rows, so neither has the KPI
+        for name, src in sources.items():
+            col = ColumnExpression(src.column)
+            rel = self._con.read_parquet([str(f) for f in src.files])
+            window = (col >= ConstantExpression(src.lo)) & (col < ConstantExpression(src.hi))
+            rel.filter(window).create_view(name, replace=True)
+        duck_sql = PARAM.sub(r"$\1", sql)
+        used = set(PARAM.findall(sql))
+        return self._con.execute(duck_sql, {k: v for k, v in params.items() if k in used}).fetchall()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._con.close()

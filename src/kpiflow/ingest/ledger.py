@@ -1,0 +1,78 @@
+"""The ledger: one row per source file with its fingerprint, status and counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, insert, select, update
+
+from kpiflow.store.tables import ledger
+
+INGESTED = "ingested"
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the ledger knows of one file path."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    status: str
+    rows: int
+    bad_rows: int
+
+
+def load(conn: Connection, pack: str) -> dict[str, LedgerEntry]:
+    """Every ledger entry of `pack`, by path."""
+    cols = [ledger.c[n] for n in LedgerEntry.__dataclass_fields__]
+    result = conn.execute(select(*cols).where(ledger.c.pack == pack))
+    return {row.path: LedgerEntry(*row) for row in result}
+
+
+def active_shas(conn: Connection, pack: str) -> set[str]:
+    """Contents that currently count: those of ingested files (one entry per distinct content)."""
+    stmt = select(ledger.c.sha256).where(ledger.c.pack == pack, ledger.c.status == INGESTED)
+    return set(conn.scalars(stmt.distinct()))
+
+
+def record(
+    conn: Connection,
+    pack: str,
+    *,
+    path: str,
+    size: int,
+    mtime_ns: int,
+    sha256: str,
+    status: str,
+    rows: int,
+    bad_rows: int,
+    error: str | None,
+    existing: LedgerEntry | None,
+) -> int:
+    """Insert or update the entry of `path`; returns its id."""
+    now = datetime.now(UTC)
+    values = {
+        "size": size, "mtime_ns": mtime_ns, "sha256": sha256, "status": status,
+        "rows": rows, "bad_rows": bad_rows, "error": error, "updated_at": now,
+    }
+    if existing is not None:
+        conn.execute(update(ledger).where(ledger.c.id == existing.id).values(values))
+        return existing.id
+    result = conn.execute(
+        insert(ledger).values(pack=pack, path=path, first_seen_at=now, **values)
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def touch(conn: Connection, entry: LedgerEntry, size: int, mtime_ns: int) -> None:
+    """Remember a new mtime for a file whose content did not change."""
+    conn.execute(
+        update(ledger)
+        .where(ledger.c.id == entry.id)
+        .values(size=size, mtime_ns=mtime_ns, updated_at=datetime.now(UTC))
+    )

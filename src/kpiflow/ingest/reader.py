@@ -1,0 +1,136 @@
+"""Read a CSV file of integer columns into a typed frame, with every bad row accounted for.
+
+Well-formed files take one polars parse. A file with any structural doubt (a field that did not
+parse, a blank line, a field count that does not add up) is re-read line by line, so that each
+bad row is reported with its own line number, reason and raw text, and the good rows still count.
+Both paths parse integers with the same polars reader, so they agree on what a valid value is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from kpiflow.ingest.quarantine import BadRow, printable
+
+BOM = b"\xef\xbb\xbf"
+LINE = "__line"
+
+
+class FileRejected(Exception):
+    """The file as a whole is unusable (no header, not text); the ledger records why."""
+
+
+@dataclass(frozen=True)
+class ParsedCsv:
+    """Rows whose fields all parsed (Int64 columns plus `__line`), and the rows that did not."""
+
+    frame: pl.DataFrame
+    bad: list[BadRow]
+
+
+def header_names(data: bytes) -> list[str]:
+    """Column names of the first line, as polars reads them (BOM and CR removed)."""
+    end = data.find(b"\n")
+    first = data[: end if end >= 0 else len(data)].removeprefix(BOM).rstrip(b"\r")
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FileRejected("first line is not UTF-8 text; expected a CSV header") from None
+    return text.split(",")
+
+
+def _column_indices(names: list[str], columns: Sequence[str]) -> list[int]:
+    normalized = [n.strip().lower() for n in names]
+    missing = [c for c in columns if c not in normalized]
+    if missing:
+        raise FileRejected(f"header lacks required column(s): {', '.join(missing)}")
+    dupes = [c for c in columns if normalized.count(c) > 1]
+    if dupes:
+        raise FileRejected(f"header repeats column(s): {', '.join(dupes)}")
+    return [normalized.index(c) for c in columns]
+
+
+def _parse(data: bytes, names: list[str], indices: list[int], columns: Sequence[str]) -> pl.DataFrame:
+    frame = pl.read_csv(
+        data,
+        has_header=True,
+        columns=indices,
+        schema_overrides={names[i]: pl.Int64 for i in indices},
+        quote_char=None,
+        ignore_errors=True,
+        truncate_ragged_lines=True,
+        encoding="utf8-lossy",
+        raise_if_empty=False,
+    )
+    return frame.rename({names[i]: c for i, c in zip(indices, columns, strict=True)}).select(columns)
+
+
+def read_int_csv(data: bytes, columns: Sequence[str]) -> ParsedCsv:
+    """Parse `data` (a whole file) keeping `columns`, matched by header name in any order."""
+    if not data.strip():
+        raise FileRejected("file is empty")
+    names = header_names(data)
+    indices = _column_indices(names, columns)
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    clean = (
+        data.count(b",") == (len(names) - 1) * lines
+        and b"\n\n" not in data
+        and b"\n\r\n" not in data
+    )
+    if clean:
+        try:
+            frame = _parse(data, names, indices, columns)
+        except pl.exceptions.PolarsError:
+            frame = None
+        if frame is not None and frame.height == lines - 1 and frame.null_count().sum_horizontal()[0] == 0:
+            line = pl.int_range(2, frame.height + 2, dtype=pl.Int64, eager=True).alias(LINE)
+            return ParsedCsv(frame.with_columns(line), [])
+    return _read_line_by_line(data, names, indices, columns)
+
+
+def _read_line_by_line(
+    data: bytes, names: list[str], indices: list[int], columns: Sequence[str]
+) -> ParsedCsv:
+    raw_lines = data.split(b"\n")
+    bad: list[BadRow] = []
+    kept_numbers: list[int] = []
+    kept: list[bytes] = []
+    for number, raw in enumerate(raw_lines[1:], start=2):
+        raw = raw.rstrip(b"\r")
+        if not raw.strip():
+            continue  # blank lines carry no row
+        fields = raw.count(b",") + 1
+        if fields != len(names):
+            bad.append(BadRow(number, f"expected {len(names)} fields, found {fields}", printable(raw)))
+            continue
+        kept_numbers.append(number)
+        kept.append(raw)
+    if not kept:
+        return ParsedCsv(_empty(columns), bad)
+    body = b"\n".join([data.split(b"\n", 1)[0].rstrip(b"\r"), *kept]) + b"\n"
+    try:
+        frame = _parse(body, names, indices, columns)
+    except pl.exceptions.PolarsError as exc:  # defensive: the reader itself gave up
+        raise FileRejected(f"cannot parse file: {str(exc).splitlines()[0]}") from None
+    frame = frame.with_columns(pl.Series(LINE, kept_numbers, dtype=pl.Int64))
+    nulls = frame.filter(pl.any_horizontal(pl.col(c).is_null() for c in columns))
+    if nulls.height:
+        by_number = dict(zip(kept_numbers, kept, strict=True))
+        for row in nulls.iter_rows(named=True):
+            raw = by_number[row[LINE]]
+            fields = raw.split(b",")
+            failed = next(c for c in columns if row[c] is None)
+            value = printable(fields[indices[list(columns).index(failed)]])
+            reason = f"{failed}: not a 64-bit integer: {value!r}"
+            bad.append(BadRow(row[LINE], reason, printable(raw)))
+        frame = frame.drop_nulls(columns)
+    bad.sort(key=lambda b: b.line)
+    return ParsedCsv(frame, bad)
+
+
+def _empty(columns: Sequence[str]) -> pl.DataFrame:
+    schema = {c: pl.Int64 for c in columns} | {LINE: pl.Int64}
+    return pl.DataFrame(schema=schema)

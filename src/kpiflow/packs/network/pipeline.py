@@ -1,0 +1,348 @@
+"""One network pass: ingest new or changed files, then recompute every affected interval and hour.
+
+Order of writes, so that a crash anywhere converges on the next pass:
+1. a file's partial state is written atomically under its content hash;
+2. one transaction records the ledger entry, the content's intervals, its quarantined rows and
+   marks the intervals it touches (new and old content) dirty;
+3. per hour, one transaction upserts the recomputed KPIs and clears those dirty marks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, insert, select
+from sqlalchemy.exc import DBAPIError
+
+from kpiflow.config import Settings
+from kpiflow.engine.base import Engine as KpiEngine
+from kpiflow.engine.base import Source
+from kpiflow.engine.duckdb_engine import DuckDBEngine
+from kpiflow.errors import DatabaseUnavailable, KpiOverflow
+from kpiflow.ingest import ledger, quarantine, runlog
+from kpiflow.ingest.discover import FoundFile, discover
+from kpiflow.ingest.lock import run_lock
+from kpiflow.ingest.reader import FileRejected
+from kpiflow.packs.network import partials
+from kpiflow.packs.network.config import NetworkSettings
+from kpiflow.packs.network.kpis import KPIS, Kpi
+from kpiflow.packs.network.schema import FIVE_MINUTES_MS, HOUR_MS, INT64_MAX, START, interval_from_name
+from kpiflow.packs.network.tables import content_intervals, dirty_intervals
+from kpiflow.state import StateStore
+from kpiflow.store.db import connect_checked, redacted
+from kpiflow.store.migrate import ensure_schema
+from kpiflow.store.upsert import insert_missing, upsert
+
+PACK = "network"
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class RunSummary:
+    """What one pass did."""
+
+    files_new: int = 0
+    files_changed: int = 0
+    files_unchanged: int = 0
+    files_rejected: int = 0
+    files_waiting: int = 0
+    rows: int = 0
+    bad_rows: int = 0
+    intervals_updated: int = 0
+    hours_updated: int = 0
+    seconds: float = 0.0
+
+
+def _no_progress(_stage: str, _done: int, _total: int) -> None:
+    pass
+
+
+def run_once(
+    settings: Settings,
+    net: NetworkSettings | None = None,
+    progress: Progress = _no_progress,
+    engine: KpiEngine | None = None,
+) -> RunSummary:
+    """Run one pass; raises DataDirMissing, DatabaseUnavailable, LockBusy or StateError."""
+    net = net or NetworkSettings()
+    started = time.perf_counter()
+    found = discover(settings.data_dir)
+    db = connect_checked(settings.database_url)
+    state_dir = settings.resolved_state_dir
+    kpi_engine = engine or DuckDBEngine()
+    try:
+        ensure_schema(db, state_dir)
+        with run_lock(db, PACK, state_dir, settings.lock_timeout_seconds):
+            summary = _locked_pass(db, settings, net, found, progress, kpi_engine, started)
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailable(
+            f"lost database {redacted(settings.database_url)}: {reason}"
+        ) from exc
+    finally:
+        if engine is None:
+            kpi_engine.close()
+        db.dispose()
+    return summary
+
+
+def _locked_pass(
+    db: Engine,
+    settings: Settings,
+    net: NetworkSettings,
+    found: list[FoundFile],
+    progress: Progress,
+    kpi_engine: KpiEngine,
+    started: float,
+) -> RunSummary:
+    store = StateStore(settings.resolved_state_dir, PACK)
+    summary = RunSummary()
+    with db.begin() as conn:
+        run_id = runlog.start(conn, PACK)
+    try:
+        _ingest_files(db, store, net, found, summary, progress)
+        _recompute_dirty(db, store, net.top_n, kpi_engine, summary, progress)
+        _prune(db, store)
+    except Exception as exc:
+        summary.seconds = time.perf_counter() - started
+        try:
+            with db.begin() as conn:
+                runlog.finish(conn, run_id, asdict(summary), error=str(exc)[:2000])
+        except DBAPIError:
+            pass  # the database is what failed; the original error says why
+        raise
+    summary.seconds = time.perf_counter() - started
+    with db.begin() as conn:
+        runlog.finish(conn, run_id, asdict(summary))
+    return summary
+
+
+def _read_settled(found: FoundFile, settle_seconds: float) -> bytes | None:
+    """The file's bytes, or None while it is still being written (young, or grew as we read)."""
+    if settle_seconds and time.time() - found.mtime_ns / 1e9 < settle_seconds:
+        return None
+    try:
+        data = found.abspath.read_bytes()
+        after = found.abspath.stat()
+    except OSError:
+        return None
+    if (after.st_size, after.st_mtime_ns) != (found.size, found.mtime_ns) or len(data) != found.size:
+        return None
+    return data
+
+
+def _ingest_files(
+    db: Engine,
+    store: StateStore,
+    net: NetworkSettings,
+    found: list[FoundFile],
+    summary: RunSummary,
+    progress: Progress,
+) -> None:
+    with db.connect() as conn:
+        entries = ledger.load(conn, PACK)
+    for done, file in enumerate(found):
+        progress("files", done, len(found))
+        entry = entries.get(file.path)
+        if entry is not None and (entry.size, entry.mtime_ns) == (file.size, file.mtime_ns):
+            summary.files_unchanged += 1
+            continue
+        data = _read_settled(file, net.network_settle_seconds)
+        if data is None:
+            summary.files_waiting += 1
+            continue
+        sha = hashlib.sha256(data).hexdigest()
+        if entry is not None and entry.sha256 == sha:
+            with db.begin() as conn:
+                ledger.touch(conn, entry, file.size, file.mtime_ns)
+            summary.files_unchanged += 1
+            continue
+        _ingest_content(db, store, file, entry, sha, data, summary)
+        if entry is None:
+            summary.files_new += 1
+        else:
+            summary.files_changed += 1
+    progress("files", len(found), len(found))
+
+
+def _ingest_content(
+    db: Engine,
+    store: StateStore,
+    file: FoundFile,
+    entry: ledger.LedgerEntry | None,
+    sha: str,
+    data: bytes,
+    summary: RunSummary,
+) -> None:
+    """Record one new or changed file: state first, then one transaction for the rest."""
+    with db.connect() as conn:
+        known = _content_intervals(conn, sha)
+    reuse = bool(known) and store.has(sha, partials.KINDS)
+    error: str | None = None
+    bad: list[quarantine.BadRow] = []
+    if reuse:
+        rows = sum(r for r, _ in known.values())
+        bad_rows = sum(b for _, b in known.values())
+        status, error = ledger.INGESTED, "same content as another file; counted once"
+    else:
+        try:
+            built = partials.build(data)
+        except FileRejected as exc:
+            built, error = None, str(exc)
+        if built is None:
+            status, rows, bad_rows, known = ledger.REJECTED, 0, 0, {}
+            summary.files_rejected += 1
+        else:
+            store.write(sha, partials.PAIRS, built.pairs)
+            store.write(sha, partials.BYTES, built.byte_sums)
+            status, rows, bad, bad_rows = ledger.INGESTED, built.rows, built.bad, len(built.bad)
+            known = _interval_counts(built, file.path)
+    summary.rows += 0 if reuse else rows
+    summary.bad_rows += 0 if reuse else bad_rows
+    with db.begin() as conn:
+        old = _content_intervals(conn, entry.sha256) if entry is not None else {}
+        ledger_id = ledger.record(
+            conn, PACK, path=file.path, size=file.size, mtime_ns=file.mtime_ns, sha256=sha,
+            status=status, rows=rows, bad_rows=bad_rows, error=error, existing=entry,
+        )
+        if not reuse and status == ledger.INGESTED:
+            conn.execute(delete(content_intervals).where(content_intervals.c.sha256 == sha))
+            conn.execute(
+                insert(content_intervals),
+                [{"sha256": sha, START: start, "rows": r, "bad_rows": b}
+                 for start, (r, b) in known.items()],
+            )
+        quarantine.replace(conn, PACK, ledger_id, bad)
+        touched = set(known) | set(old)
+        insert_missing(conn, dirty_intervals, [{START: s} for s in sorted(touched)])
+
+
+def _interval_counts(built: partials.Partials, path: str) -> dict[int, tuple[int, int]]:
+    """Valid rows per interval; bad rows go to the file's main interval (its name's if none)."""
+    counts = {start: (rows, 0) for start, rows in built.rows_per_interval.items()}
+    if built.bad:
+        home = max(counts, key=lambda s: counts[s][0]) if counts else interval_from_name(path)
+        if home is not None:
+            rows, _ = counts.get(home, (0, 0))
+            counts[home] = (rows, len(built.bad))
+    return counts
+
+
+def _content_intervals(conn: Connection, sha: str) -> dict[int, tuple[int, int]]:
+    ci = content_intervals.c
+    result = conn.execute(select(ci[START], ci.rows, ci.bad_rows).where(ci.sha256 == sha))
+    return {start: (rows, bad) for start, rows, bad in result}
+
+
+def _active_contents(conn: Connection, lo: int, hi: int) -> dict[int, list[str]]:
+    """Contents that count, by 5-minute interval with valid rows in [lo, hi)."""
+    ci = content_intervals.c
+    active = (
+        select(ledger.ledger.c.sha256)
+        .where(ledger.ledger.c.pack == PACK, ledger.ledger.c.status == ledger.INGESTED)
+        .distinct()
+    )
+    stmt = select(ci[START], ci.sha256).where(
+        and_(ci[START] >= lo, ci[START] < hi, ci.rows > 0, ci.sha256.in_(active))
+    )
+    by_interval: dict[int, list[str]] = defaultdict(list)
+    for start, sha in conn.execute(stmt):
+        by_interval[start].append(sha)
+    return by_interval
+
+
+def _recompute_dirty(
+    db: Engine,
+    store: StateStore,
+    top_n: int,
+    kpi_engine: KpiEngine,
+    summary: RunSummary,
+    progress: Progress,
+) -> None:
+    with db.connect() as conn:
+        dirty = sorted(conn.scalars(select(dirty_intervals.c[START])))
+    hours: dict[int, list[int]] = defaultdict(list)
+    for start in dirty:
+        hours[start - start % HOUR_MS].append(start)
+    for done, (hour, starts) in enumerate(sorted(hours.items())):
+        progress("hours", done, len(hours))
+        with db.connect() as conn:
+            contents = _active_contents(conn, hour, hour + HOUR_MS)
+        results: list[tuple[Kpi, int, int, list[tuple[Any, ...]]]] = []
+        for kpi in KPIS:
+            for start in starts:
+                rows = _compute(kpi_engine, store, kpi, contents.get(start, []), start,
+                                FIVE_MINUTES_MS, top_n)
+                results.append((kpi, start, FIVE_MINUTES_MS, rows))
+            every = sorted({sha for shas in contents.values() for sha in shas})
+            results.append((kpi, hour, HOUR_MS, _compute(kpi_engine, store, kpi, every, hour,
+                                                         HOUR_MS, top_n)))
+        with db.begin() as conn:
+            for kpi, start, length, rows in results:
+                _write_kpi(conn, kpi, start, length, rows)
+            conn.execute(delete(dirty_intervals).where(dirty_intervals.c[START].in_(starts)))
+        summary.intervals_updated += len(starts)
+        summary.hours_updated += 1
+    progress("hours", len(hours), len(hours))
+
+
+def _compute(
+    kpi_engine: KpiEngine,
+    store: StateStore,
+    kpi: Kpi,
+    shas: list[str],
+    start: int,
+    length: int,
+    top_n: int,
+) -> list[tuple[Any, ...]]:
+    kind = partials.BYTES if kpi.source == "service_bytes" else partials.PAIRS
+    source = Source([store.path(s, kind) for s in sorted(shas)], START, start, start + length)
+    params = {"bucket_ms": length, "top_n": top_n}
+    return kpi_engine.query(kpi.sql, params, {kpi.source: source})
+
+
+def _write_kpi(
+    conn: Connection, kpi: Kpi, start: int, length: int, rows: list[tuple[Any, ...]]
+) -> None:
+    """Upsert ranks 1..k of one interval and drop ranks beyond k left from earlier values."""
+    records = []
+    for _bucket, rank, ident, value in rows:
+        if value > INT64_MAX:
+            raise KpiOverflow(
+                f"{kpi.name} of {ident} at {start} is {value}, beyond a 64-bit column"
+            )
+        records.append({
+            "interval_start_timestamp": start, "interval_end_timestamp": start + length,
+            "interval": length // 60_000, "rank": rank,
+            kpi.id_column: ident, kpi.value_column: int(value),
+        })
+    upsert(conn, kpi.table, records, key=("interval_start_timestamp", "interval", "rank"))
+    t = kpi.table.c
+    conn.execute(
+        delete(kpi.table).where(
+            t.interval_start_timestamp == start,
+            t.interval == length // 60_000,
+            t.rank > len(records),
+        )
+    )
+
+
+def _prune(db: Engine, store: StateStore) -> None:
+    """Drop the state and index of contents no file refers to any more."""
+    with db.begin() as conn:
+        keep = ledger.active_shas(conn, PACK)
+        orphans = select(content_intervals.c.sha256).distinct()
+        stale = [s for s in conn.scalars(orphans) if s not in keep]
+        for chunk in range(0, len(stale), 500):
+            conn.execute(
+                delete(content_intervals).where(
+                    content_intervals.c.sha256.in_(stale[chunk : chunk + 500])
+                )
+            )
+    store.prune(keep)

@@ -1,0 +1,137 @@
+"""Reads of the network tables for the API, the CLI and the dashboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, func, select
+
+from kpiflow.ingest.ledger import INGESTED
+from kpiflow.packs.network.kpis import Kpi
+from kpiflow.packs.network.schema import FIVE_MINUTES_MS, HOUR_MS
+from kpiflow.packs.network.tables import content_intervals
+from kpiflow.store.tables import ledger
+
+
+@dataclass(frozen=True)
+class KpiFilter:
+    """Which KPI rows to read; every bound is optional, times in Unix ms."""
+
+    interval: int | None = None  # minutes: 5 or 60
+    end_timestamp: int | None = None  # exact interval end
+    start: int | None = None  # interval_start_timestamp >= start
+    end: int | None = None  # interval_end_timestamp <= end
+    limit: int = 100
+    offset: int = 0
+
+
+def _kpi_select(kpi: Kpi, f: KpiFilter, *columns: Any) -> Select[Any]:
+    t = kpi.table.c
+    conds = []
+    if f.interval is not None:
+        conds.append(t.interval == f.interval)
+    if f.end_timestamp is not None:
+        conds.append(t.interval_end_timestamp == f.end_timestamp)
+    if f.start is not None:
+        conds.append(t.interval_start_timestamp >= f.start)
+    if f.end is not None:
+        conds.append(t.interval_end_timestamp <= f.end)
+    return select(*columns).where(and_(True, *conds))
+
+
+def kpi_rows(conn: Connection, kpi: Kpi, f: KpiFilter) -> list[dict[str, Any]]:
+    """One page of KPI rows, newest interval first, then 5-minute before hourly, then rank."""
+    t = kpi.table.c
+    cols = (t.id, t.interval_start_timestamp, t.interval_end_timestamp, t.interval, t.rank,
+            t[kpi.id_column], t[kpi.value_column])
+    stmt = (
+        _kpi_select(kpi, f, *cols)
+        .order_by(t.interval_start_timestamp.desc(), t.interval, t.rank)
+        .limit(f.limit)
+        .offset(f.offset)
+    )
+    return [dict(row._mapping) for row in conn.execute(stmt)]
+
+
+def kpi_count(conn: Connection, kpi: Kpi, f: KpiFilter) -> int:
+    """How many KPI rows match the filter (for pagination)."""
+    return int(conn.execute(_kpi_select(kpi, f, func.count())).scalar_one())
+
+
+def latest_interval(conn: Connection, kpi: Kpi, interval: int) -> int | None:
+    """Start of the newest interval of the given length that has KPI rows."""
+    t = kpi.table.c
+    stmt = select(func.max(t.interval_start_timestamp)).where(t.interval == interval)
+    return conn.execute(stmt).scalar_one()
+
+
+def coverage(
+    conn: Connection, interval: int, start: int | None, end: int | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """Per interval (5) or hour (60): files, valid rows, bad rows and 5-minute intervals with data.
+
+    An hour is complete when all 12 of its intervals have valid rows.
+    """
+    ci = content_intervals.c
+    length = FIVE_MINUTES_MS if interval == 5 else HOUR_MS
+    bucket = (ci.interval_start_timestamp - ci.interval_start_timestamp % length).label("bucket")
+    active = (
+        select(ledger.c.sha256)
+        .where(ledger.c.pack == "network", ledger.c.status == INGESTED)
+        .distinct()
+    )
+    conds = [ci.sha256.in_(active)]
+    if start is not None:
+        conds.append(ci.interval_start_timestamp >= start)
+    if end is not None:
+        conds.append(ci.interval_start_timestamp < end)
+    stmt = (
+        select(
+            bucket,
+            func.count(func.distinct(ci.sha256)).label("files"),
+            func.sum(ci.rows).label("rows"),
+            func.sum(ci.bad_rows).label("bad_rows"),
+        )
+        .where(and_(*conds))
+        .group_by(bucket)
+        .order_by(bucket.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    out = []
+    for row in conn.execute(stmt):
+        out.append({
+            "interval_start_timestamp": int(row.bucket),
+            "interval_end_timestamp": int(row.bucket) + length,
+            "interval": interval,
+            "files": int(row.files),
+            "rows": int(row.rows),
+            "bad_rows": int(row.bad_rows),
+        })
+    _add_intervals_with_data(conn, out, conds, length)
+    return out
+
+
+def _add_intervals_with_data(
+    conn: Connection, out: list[dict[str, Any]], conds: list[Any], length: int
+) -> None:
+    if not out:
+        return
+    ci = content_intervals.c
+    lo = min(r["interval_start_timestamp"] for r in out)
+    hi = max(r["interval_end_timestamp"] for r in out)
+    stmt = (
+        select(ci.interval_start_timestamp)
+        .where(and_(*conds, ci.rows > 0, ci.interval_start_timestamp >= lo,
+                    ci.interval_start_timestamp < hi))
+        .distinct()
+    )
+    present: dict[int, int] = {}
+    for (start,) in conn.execute(stmt):
+        bucket = start - start % length
+        present[bucket] = present.get(bucket, 0) + 1
+    expected = length // FIVE_MINUTES_MS
+    for r in out:
+        r["intervals_with_data"] = present.get(r["interval_start_timestamp"], 0)
+        r["complete"] = r["intervals_with_data"] == expected

@@ -1,0 +1,45 @@
+"""The network input: required columns and the rules a valid row obeys (DESIGN.md)."""
+
+import polars as pl
+
+from kpiflow.ingest.validate import Rule
+
+START = "interval_start_timestamp"
+END = "interval_end_timestamp"
+COLUMNS = (START, END, "msisdn", "bytes_uplink", "bytes_downlink", "service_id", "cell_id")
+
+FIVE_MINUTES_MS = 300_000
+HOUR_MS = 3_600_000
+INT64_MAX = 2**63 - 1
+SERVICE_ID_MAX = 2**31 - 1
+
+_start, _end = pl.col(START), pl.col(END)
+_up, _down = pl.col("bytes_uplink"), pl.col("bytes_downlink")
+
+# Order matters: a row is quarantined with the first rule it breaks.
+RULES = (
+    Rule("msisdn is negative", pl.col("msisdn") >= 0),
+    Rule("bytes_uplink is negative", _up >= 0),
+    Rule("bytes_downlink is negative", _down >= 0),
+    Rule("cell_id is negative", pl.col("cell_id") >= 0),
+    Rule(
+        f"service_id is outside 0..{SERVICE_ID_MAX}",
+        pl.col("service_id").is_between(0, SERVICE_ID_MAX),
+    ),
+    Rule("interval_start_timestamp is negative", _start >= 0),
+    Rule("interval is not 5 minutes (end - start != 300000)", (_end - _start) == FIVE_MINUTES_MS),
+    Rule("interval start is not aligned to 5 minutes", (_start % FIVE_MINUTES_MS) == 0),
+    Rule("bytes_uplink + bytes_downlink exceeds 2^63-1", _up <= INT64_MAX - _down),
+)
+
+
+def interval_from_name(name: str) -> int | None:
+    """The 5-minute interval start named by `ipflow_data.ts-<END ms>.<part>.txt`, if any."""
+    marker = name.rfind("ts-")
+    if marker < 0:
+        return None
+    digits = name[marker + 3 :].split(".", 1)[0]
+    if not digits.isdigit():
+        return None
+    start = int(digits) - FIVE_MINUTES_MS
+    return start if start >= 0 and start % FIVE_MINUTES_MS == 0 else None

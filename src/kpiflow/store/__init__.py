@@ -1,0 +1,1 @@
+"""SQL store: engines from DATABASE_URL, core tables, upserts and migrations."""

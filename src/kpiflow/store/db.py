@@ -1,0 +1,75 @@
+"""SQLAlchemy engines from DATABASE_URL, with the same behaviour on every supported database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from kpiflow.errors import ConfigError, DatabaseUnavailable
+
+# Plain scheme names map to the driver we ship, so users can write what they know.
+_DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mysql+pymysql",
+    "mariadb+pymysql": "mysql+pymysql",
+}
+
+
+def normalize_url(database_url: str) -> URL:
+    """Parse a DATABASE_URL and pick the bundled driver for bare scheme names."""
+    url = make_url(database_url)
+    backend = url.drivername
+    if backend in _DRIVERS:
+        url = url.set(drivername=_DRIVERS[backend])
+    if url.get_backend_name() not in ("sqlite", "postgresql", "mysql"):
+        raise ConfigError(f"unsupported database {url.get_backend_name()!r}")
+    return url
+
+
+def redacted(database_url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
+def make_engine(database_url: str, **kwargs: Any) -> Engine:
+    """An engine for DATABASE_URL; SQLite gets WAL and a busy timeout for concurrent readers."""
+    url = normalize_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.get_backend_name() == "mysql":
+        url = url.update_query_dict({"charset": "utf8mb4"})
+        return create_engine(url, pool_pre_ping=True, pool_recycle=3600, **kwargs)
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10}, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def connect_checked(database_url: str) -> Engine:
+    """An engine that has answered a ping, or a DatabaseUnavailable naming the database."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise DatabaseUnavailable(
+            f"cannot reach database {redacted(database_url)}: {reason}"
+        ) from exc
+    return engine

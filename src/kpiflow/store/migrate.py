@@ -1,0 +1,46 @@
+"""Alembic over the core revisions and every pack's branch: `upgrade` brings all to head."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+from kpiflow.ingest.lock import run_lock
+from kpiflow.registry import Pack, discover_packs
+
+CORE_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(engine: Engine, packs: tuple[Pack, ...]) -> Config:
+    """An Alembic config whose version locations are core plus each pack's folder."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(CORE_MIGRATIONS))
+    locations = [str(CORE_MIGRATIONS / "versions")]
+    locations += [str(p.migrations) for p in packs if p.migrations is not None]
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(locations))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, packs: tuple[Pack, ...]) -> None:
+    """Create or upgrade the schema of core and of every pack to its newest revision."""
+    command.upgrade(alembic_config(engine, packs), "heads")
+
+
+def current_heads(engine: Engine, packs: tuple[Pack, ...]) -> set[str]:
+    """The revisions the database is at."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def ensure_schema(engine: Engine, lock_dir: Path) -> None:
+    """Upgrade to the newest schema of core and all installed packs (run and serve call it)."""
+    with run_lock(engine, "schema", lock_dir, timeout=120):
+        upgrade(engine, discover_packs())
