@@ -1,5 +1,8 @@
 """Read a CSV file of integer columns into a typed frame, with every bad row accounted for.
 
+A valid field is an optional sign and ASCII digits that fit in int64; spaces and tabs around it
+are tolerated. Blank lines carry no row. No quoting: a quote makes the field invalid.
+
 Well-formed files take one polars parse. A file with any structural doubt (a field that did not
 parse, a blank line, a field count that does not add up) is re-read line by line, so that each
 bad row is reported with its own line number, reason and raw text, and the good rows still count.
@@ -16,6 +19,7 @@ import polars as pl
 from kpiflow.ingest.quarantine import BadRow, printable
 
 BOM = b"\xef\xbb\xbf"
+INT_BYTES = b"0123456789+-"  # a field with any other byte cannot be an integer
 LINE = "__line"
 
 
@@ -53,7 +57,9 @@ def _column_indices(names: list[str], columns: Sequence[str]) -> list[int]:
     return [normalized.index(c) for c in columns]
 
 
-def _parse(data: bytes, names: list[str], indices: list[int], columns: Sequence[str]) -> pl.DataFrame:
+def _parse(
+    data: bytes, names: list[str], indices: list[int], columns: Sequence[str]
+) -> pl.DataFrame:
     frame = pl.read_csv(
         data,
         has_header=True,
@@ -65,10 +71,11 @@ def _parse(data: bytes, names: list[str], indices: list[int], columns: Sequence[
         encoding="utf8-lossy",
         raise_if_empty=False,
     )
-    return frame.rename({names[i]: c for i, c in zip(indices, columns, strict=True)}).select(columns)
+    renames = {names[i]: c for i, c in zip(indices, columns, strict=True)}
+    return frame.rename(renames).select(columns)
 
 
-def read_int_csv(data: bytes, columns: Sequence[str]) -> ParsedCsv:
+def read_int_csv(data: bytes, columns: tuple[str, ...]) -> ParsedCsv:
     """Parse `data` (a whole file) keeping `columns`, matched by header name in any order."""
     if not data.strip():
         raise FileRejected("file is empty")
@@ -79,56 +86,63 @@ def read_int_csv(data: bytes, columns: Sequence[str]) -> ParsedCsv:
         data.count(b",") == (len(names) - 1) * lines
         and b"\n\n" not in data
         and b"\n\r\n" not in data
+        and b" " not in data
+        and b"\t" not in data
     )
     if clean:
         try:
             frame = _parse(data, names, indices, columns)
         except pl.exceptions.PolarsError:
             frame = None
-        if frame is not None and frame.height == lines - 1 and frame.null_count().sum_horizontal()[0] == 0:
+        complete = frame is not None and frame.height == lines - 1
+        if complete and frame.null_count().sum_horizontal()[0] == 0:
             line = pl.int_range(2, frame.height + 2, dtype=pl.Int64, eager=True).alias(LINE)
             return ParsedCsv(frame.with_columns(line), [])
     return _read_line_by_line(data, names, indices, columns)
 
 
 def _read_line_by_line(
-    data: bytes, names: list[str], indices: list[int], columns: Sequence[str]
+    data: bytes, names: list[str], indices: list[int], columns: tuple[str, ...]
 ) -> ParsedCsv:
-    raw_lines = data.split(b"\n")
     bad: list[BadRow] = []
-    kept_numbers: list[int] = []
-    kept: list[bytes] = []
-    for number, raw in enumerate(raw_lines[1:], start=2):
+    numbers: list[int] = []
+    bodies: list[bytes] = []  # the required fields only, stripped: what the parser gets
+    originals: dict[int, bytes] = {}
+    for number, raw in enumerate(data.split(b"\n")[1:], start=2):
         raw = raw.rstrip(b"\r")
         if not raw.strip():
             continue  # blank lines carry no row
-        fields = raw.count(b",") + 1
-        if fields != len(names):
-            bad.append(BadRow(number, f"expected {len(names)} fields, found {fields}", printable(raw)))
+        fields = raw.split(b",")
+        if len(fields) != len(names):
+            bad.append(BadRow(number, f"expected {len(names)} fields, found {len(fields)}",
+                              printable(raw)))
             continue
-        kept_numbers.append(number)
-        kept.append(raw)
-    if not kept:
-        return ParsedCsv(_empty(columns), bad)
-    body = b"\n".join([data.split(b"\n", 1)[0].rstrip(b"\r"), *kept]) + b"\n"
-    try:
-        frame = _parse(body, names, indices, columns)
-    except pl.exceptions.PolarsError as exc:  # defensive: the reader itself gave up
-        raise FileRejected(f"cannot parse file: {str(exc).splitlines()[0]}") from None
-    frame = frame.with_columns(pl.Series(LINE, kept_numbers, dtype=pl.Int64))
+        wanted = [fields[i].strip() for i in indices]
+        odd = next((c for c, f in zip(columns, wanted, strict=True)
+                    if f.translate(None, INT_BYTES)), None)
+        if odd is not None:
+            bad.append(BadRow(number, _not_int(odd, wanted[columns.index(odd)]), printable(raw)))
+            continue
+        numbers.append(number)
+        bodies.append(b",".join(wanted))
+        originals[number] = raw
+    if not bodies:
+        return ParsedCsv(_empty(columns), sorted(bad, key=lambda b: b.line))
+    body = b"\n".join([",".join(columns).encode(), *bodies]) + b"\n"
+    frame = _parse(body, list(columns), list(range(len(columns))), columns)
+    frame = frame.with_columns(pl.Series(LINE, numbers, dtype=pl.Int64))
     nulls = frame.filter(pl.any_horizontal(pl.col(c).is_null() for c in columns))
-    if nulls.height:
-        by_number = dict(zip(kept_numbers, kept, strict=True))
-        for row in nulls.iter_rows(named=True):
-            raw = by_number[row[LINE]]
-            fields = raw.split(b",")
-            failed = next(c for c in columns if row[c] is None)
-            value = printable(fields[indices[list(columns).index(failed)]])
-            reason = f"{failed}: not a 64-bit integer: {value!r}"
-            bad.append(BadRow(row[LINE], reason, printable(raw)))
-        frame = frame.drop_nulls(columns)
+    for row in nulls.iter_rows(named=True):
+        failed = next(c for c in columns if row[c] is None)
+        raw = originals[row[LINE]]
+        value = raw.split(b",")[indices[columns.index(failed)]].strip()
+        bad.append(BadRow(row[LINE], _not_int(failed, value), printable(raw)))
     bad.sort(key=lambda b: b.line)
-    return ParsedCsv(frame, bad)
+    return ParsedCsv(frame.drop_nulls(columns), bad)
+
+
+def _not_int(column: str, value: bytes) -> str:
+    return f"{column}: not a 64-bit integer: {printable(value)!r}"
 
 
 def _empty(columns: Sequence[str]) -> pl.DataFrame:
