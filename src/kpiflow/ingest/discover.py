@@ -13,12 +13,23 @@ IN_FLIGHT_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
 
 @dataclass(frozen=True)
 class FoundFile:
-    """A file as discovery saw it: its path relative to the root, size and mtime."""
+    """A file as discovery saw it: path relative to the root, and what tells a change.
+
+    mtime alone can be set back (rsync -t, cp -p); ctime and the inode cannot, so a file
+    rewritten or replaced with the same size and mtime is still seen as possibly changed.
+    """
 
     path: str
     abspath: Path
     size: int
     mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+    @property
+    def stamp(self) -> tuple[int, int, int, int]:
+        """Everything that, unchanged, means the content is unchanged."""
+        return (self.size, self.mtime_ns, self.ctime_ns, self.inode)
 
 
 def in_flight(name: str) -> bool:
@@ -45,5 +56,5 @@ def discover(root: Path) -> list[FoundFile]:
             except OSError:  # vanished between listing and stat: next run sees it
                 continue
             rel = path.relative_to(real_root).as_posix()
-            found.append(FoundFile(rel, path, st.st_size, st.st_mtime_ns))
+            found.append(FoundFile(rel, path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
     return sorted(found, key=lambda f: f.path)

@@ -21,10 +21,17 @@ class LedgerEntry:
     path: str
     size: int
     mtime_ns: int
+    ctime_ns: int
+    inode: int
     sha256: str
     status: str
     rows: int
     bad_rows: int
+
+    @property
+    def stamp(self) -> tuple[int, int, int, int]:
+        """The file stamp recorded when the content was last read."""
+        return (self.size, self.mtime_ns, self.ctime_ns, self.inode)
 
 
 def load(conn: Connection, pack: str) -> dict[str, LedgerEntry]:
@@ -45,8 +52,7 @@ def record(
     pack: str,
     *,
     path: str,
-    size: int,
-    mtime_ns: int,
+    stamp: tuple[int, int, int, int],
     sha256: str,
     status: str,
     rows: int,
@@ -57,7 +63,7 @@ def record(
     """Insert or update the entry of `path`; returns its id."""
     now = datetime.now(UTC)
     values = {
-        "size": size, "mtime_ns": mtime_ns, "sha256": sha256, "status": status,
+        **_stamp_values(stamp), "sha256": sha256, "status": status,
         "rows": rows, "bad_rows": bad_rows, "error": error, "updated_at": now,
     }
     if existing is not None:
@@ -69,10 +75,15 @@ def record(
     return int(result.inserted_primary_key[0])
 
 
-def touch(conn: Connection, entry: LedgerEntry, size: int, mtime_ns: int) -> None:
-    """Remember a new mtime for a file whose content did not change."""
+def touch(conn: Connection, entry: LedgerEntry, stamp: tuple[int, int, int, int]) -> None:
+    """Remember the new stamp of a file whose content did not change."""
     conn.execute(
         update(ledger)
         .where(ledger.c.id == entry.id)
-        .values(size=size, mtime_ns=mtime_ns, updated_at=datetime.now(UTC))
+        .values(**_stamp_values(stamp), updated_at=datetime.now(UTC))
     )
+
+
+def _stamp_values(stamp: tuple[int, int, int, int]) -> dict[str, int]:
+    size, mtime_ns, ctime_ns, inode = stamp
+    return {"size": size, "mtime_ns": mtime_ns, "ctime_ns": ctime_ns, "inode": inode}

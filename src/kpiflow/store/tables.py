@@ -5,6 +5,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -26,6 +27,8 @@ ledger = Table(
     Column("path", String(700), nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("mtime_ns", BigInteger, nullable=False),
+    Column("ctime_ns", BigInteger, nullable=False),
+    Column("inode", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("status", String(16), nullable=False),
     Column("rows", BigInteger, nullable=False, default=0),
@@ -34,6 +37,7 @@ ledger = Table(
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("pack", "path", name="uq_ingest_ledger_pack_path"),
+    Index("ix_ingest_ledger_sha256", "sha256"),
 )
 
 quarantine = Table(

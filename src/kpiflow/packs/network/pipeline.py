@@ -150,7 +150,7 @@ def _ingest_files(
     for done, file in enumerate(found):
         progress("files", done, len(found))
         entry = entries.get(file.path)
-        if entry is not None and (entry.size, entry.mtime_ns) == (file.size, file.mtime_ns):
+        if entry is not None and entry.stamp == file.stamp:
             summary.files_unchanged += 1
             continue
         data = _read_settled(file, net.network_settle_seconds)
@@ -160,7 +160,7 @@ def _ingest_files(
         sha = hashlib.sha256(data).hexdigest()
         if entry is not None and entry.sha256 == sha:
             with db.begin() as conn:
-                ledger.touch(conn, entry, file.size, file.mtime_ns)
+                ledger.touch(conn, entry, file.stamp)
             summary.files_unchanged += 1
             continue
         _ingest_content(db, store, file, entry, sha, data, summary)
@@ -208,7 +208,7 @@ def _ingest_content(
     with db.begin() as conn:
         old = _content_intervals(conn, entry.sha256) if entry is not None else {}
         ledger_id = ledger.record(
-            conn, PACK, path=file.path, size=file.size, mtime_ns=file.mtime_ns, sha256=sha,
+            conn, PACK, path=file.path, stamp=file.stamp, sha256=sha,
             status=status, rows=rows, bad_rows=bad_rows, error=error, existing=entry,
         )
         if not reuse and status == ledger.INGESTED:

@@ -23,6 +23,8 @@ def upgrade() -> None:
         sa.Column("path", sa.String(700), nullable=False),
         sa.Column("size", sa.BigInteger, nullable=False),
         sa.Column("mtime_ns", sa.BigInteger, nullable=False),
+        sa.Column("ctime_ns", sa.BigInteger, nullable=False),
+        sa.Column("inode", sa.BigInteger, nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("rows", sa.BigInteger, nullable=False),
