@@ -213,6 +213,7 @@ def _ingest_content(
         )
         if not reuse and status == ledger.INGESTED:
             conn.execute(delete(content_intervals).where(content_intervals.c.sha256 == sha))
+        if not reuse and known:
             conn.execute(
                 insert(content_intervals),
                 [{"sha256": sha, START: start, "rows": r, "bad_rows": b}
