@@ -53,7 +53,10 @@ def db_upgrade(ctx: typer.Context) -> None:
     rt: Runtime = ctx.obj
     try:
         engine = connect_checked(rt.settings.database_url)
-        ensure_schema(engine, rt.settings.resolved_state_dir)
+        try:
+            ensure_schema(engine, rt.settings.resolved_state_dir)
+        finally:
+            engine.dispose()
     except KpiflowError as exc:
         fail(exc)
     out.print(f"schema up to date on {redacted(rt.settings.database_url)}")

@@ -9,13 +9,14 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import Connection
 
 from kpiflow.console import fail, out, progress_reporter
 from kpiflow.errors import ConfigError, KpiflowError
 from kpiflow.packs.network import generate as gen
 from kpiflow.packs.network import pipeline, queries
 from kpiflow.packs.network.config import NetworkSettings
-from kpiflow.packs.network.kpis import KPIS
+from kpiflow.packs.network.kpis import KPIS, Kpi
 from kpiflow.registry import Runtime
 from kpiflow.store.db import connect_checked
 from kpiflow.store.migrate import ensure_schema
@@ -93,21 +94,26 @@ def top(
     try:
         start = int(parse_instant(at).timestamp() * 1000) if at else None
         engine = connect_checked(rt.settings.database_url)
-        ensure_schema(engine, rt.settings.resolved_state_dir)
-        with engine.connect() as conn:
-            for kpi in KPIS:
-                begin = start if start is not None else queries.latest_interval(conn, kpi, interval)
-                if begin is None:
-                    out.print(f"{kpi.name}: no data yet; run `kpiflow network run` first")
-                    continue
-                f = queries.KpiFilter(interval=interval, start=begin, end=begin + interval * 60_000)
-                when = datetime.fromtimestamp(begin / 1000, UTC).isoformat().replace("+00:00", "Z")
-                table = Table("rank", kpi.id_column, kpi.value_column,
-                              title=f"{kpi.name}, {interval}-minute interval from {when}")
-                for row in queries.kpi_rows(conn, kpi, f):
-                    table.add_row(str(row["rank"]), str(row[kpi.id_column]),
-                                  f"{row[kpi.value_column]:,}")
-                out.print(table)
-        engine.dispose()
+        try:
+            ensure_schema(engine, rt.settings.resolved_state_dir)
+            with engine.connect() as conn:
+                for kpi in KPIS:
+                    _print_top(conn, kpi, interval, start)
+        finally:
+            engine.dispose()
     except KpiflowError as exc:
         fail(exc)
+
+
+def _print_top(conn: Connection, kpi: Kpi, interval: int, start: int | None) -> None:
+    begin = start if start is not None else queries.latest_interval(conn, kpi, interval)
+    if begin is None:
+        out.print(f"{kpi.name}: no data yet; run `kpiflow network run` first")
+        return
+    f = queries.KpiFilter(interval=interval, start=begin, end=begin + interval * 60_000)
+    when = datetime.fromtimestamp(begin / 1000, UTC).isoformat().replace("+00:00", "Z")
+    table = Table("rank", kpi.id_column, kpi.value_column,
+                  title=f"{kpi.name}, {interval}-minute interval from {when}")
+    for row in queries.kpi_rows(conn, kpi, f):
+        table.add_row(str(row["rank"]), str(row[kpi.id_column]), f"{row[kpi.value_column]:,}")
+    out.print(table)

@@ -1,0 +1,85 @@
+"""`kpiflow network ...` through the real CLI: exit codes, one-line errors, output."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from kpiflow.cli import app
+
+SAMPLE = Path(__file__).resolve().parents[3] / "sample-data" / "network"
+runner = CliRunner()
+
+
+def test_run_then_top(tmp_path: Path, sqlite_url: str) -> None:
+    shutil.copytree(SAMPLE, tmp_path / "data")
+    args = ["--database-url", sqlite_url, "--data-dir", str(tmp_path / "data")]
+    result = runner.invoke(app, [*args, "network", "run", "--top-n", "3"])
+    assert result.exit_code == 0, result.output
+    assert "files new" in result.output and "40" in result.output
+    top = runner.invoke(app, [*args, "network", "top", "--interval", "5",
+                              "--at", "2017-03-01T08:00:00Z"])
+    assert top.exit_code == 0, top.output
+    assert "16,100" in top.output and "1001" in top.output
+
+
+def test_env_settings_are_read(tmp_path: Path, sqlite_url: str, monkeypatch) -> None:
+    shutil.copytree(SAMPLE, tmp_path / "in")
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "in"))
+    monkeypatch.setenv("KPIFLOW_TOP_N", "2")
+    assert runner.invoke(app, ["network", "run"]).exit_code == 0
+    top = runner.invoke(app, ["network", "top", "--interval", "60"])
+    assert "32,200" in top.output and "18,520" not in top.output  # only two ranks kept
+
+
+def test_missing_data_dir_is_one_line_and_exit_1(tmp_path: Path, sqlite_url: str) -> None:
+    result = runner.invoke(app, ["--database-url", sqlite_url, "--data-dir",
+                                 str(tmp_path / "nope"), "network", "run"])
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0
+    assert "error:" in result.output and "does not exist" in result.output
+
+
+def test_unreachable_database_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    url = "postgresql://postgres:s3cret@127.0.0.1:9/kpiflow"  # nothing listens on port 9
+    result = runner.invoke(app, ["--database-url", url, "--data-dir", str(tmp_path / "data"),
+                                 "network", "run"])
+    assert result.exit_code == 1
+    assert "cannot reach database" in result.output
+    assert "s3cret" not in result.output  # the password is never shown
+
+
+def test_invalid_settings_are_reported(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--database-url", "::not a url::", "network", "run"])
+    assert result.exit_code == 1 and "invalid setting" in result.output
+    result = runner.invoke(app, ["--database-url", "oracle://x/y", "--data-dir", str(tmp_path),
+                                 "network", "run"])
+    assert result.exit_code == 1 and "unsupported database" in result.output
+
+
+def test_generate_is_deterministic(tmp_path: Path) -> None:
+    args = ["network", "generate", "--start", "2026-11-24T23:30:00Z", "--hours", "1",
+            "--rows-per-interval", "500", "--parts", "2", "--seed", "3"]
+    for out in ("a", "b"):
+        result = runner.invoke(app, [*args, "--out", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.txt"))
+    assert len(files_a) == 24
+    assert {p.parts[0] for p in files_a} == {"2026-11-24", "2026-11-25"}  # a folder per day
+    for rel in files_a:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+    first = (tmp_path / "a" / files_a[0]).read_text().splitlines()
+    assert first[0].startswith("interval_start_timestamp,interval_end_timestamp,msisdn")
+    assert len(first) == 251
+    bad = runner.invoke(app, [*args[:2], "--out", str(tmp_path / "c"), "--start", "yesterday"])
+    assert bad.exit_code == 1 and "ISO 8601" in bad.output
+
+
+def test_db_upgrade(database_url: str) -> None:
+    result = runner.invoke(app, ["--database-url", database_url, "db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "schema up to date" in result.output
