@@ -9,7 +9,7 @@ import polars as pl
 from kpiflow.ingest.quarantine import BadRow, printable
 from kpiflow.ingest.reader import LINE, read_int_csv
 from kpiflow.ingest.validate import apply_rules, raw_lines
-from kpiflow.packs.network.schema import COLUMNS, RULES, START
+from kpiflow.packs.network.schema import COLUMNS, FIVE_MINUTES_MS, RULES, START
 
 PAIRS = "pairs"  # distinct (interval_start_timestamp, cell_id, msisdn)
 BYTES = "bytes"  # (interval_start_timestamp, service_id) -> total_bytes, exact 128-bit sums
@@ -40,18 +40,50 @@ def build(data: bytes) -> Partials:
         texts = raw_lines(data, [line for line, _ in broken])
         bad += [BadRow(line, reason, printable(texts[line])) for line, reason in broken]
         bad.sort(key=lambda b: b.line)
-    valid = valid.drop(LINE).lazy()
-    pairs, byte_sums, counts = pl.collect_all(
+    valid = valid.drop(LINE)
+    lazy = valid.lazy()
+    byte_sums, counts = pl.collect_all(
         [
-            valid.select(START, "cell_id", "msisdn").unique(),
-            valid.group_by(START, "service_id").agg(
+            lazy.group_by(START, "service_id").agg(
                 (pl.col("bytes_uplink") + pl.col("bytes_downlink"))
                 .cast(pl.Int128)
                 .sum()
                 .cast(pl.Decimal(38, 0))
                 .alias("total_bytes")
             ),
-            valid.group_by(START).len(),
+            lazy.group_by(START).len(),
         ]
     )
-    return Partials(pairs, byte_sums, dict(counts.iter_rows()), bad)
+    return Partials(_distinct_triples(valid), byte_sums, dict(counts.iter_rows()), bad)
+
+
+def _distinct_triples(valid: pl.DataFrame) -> pl.DataFrame:
+    """Distinct (interval, cell_id, msisdn), through one 64-bit key when the values fit.
+
+    Validation has made every value >= 0 and every interval start a multiple of 5 minutes, so
+    (interval index, cell_id, msisdn) pack losslessly into the bits their maxima need. One Int64
+    column hashes about 4x faster than three (the profile's largest cost after the CSV parse).
+    """
+    triples = valid.select(START, "cell_id", "msisdn")
+    if valid.height == 0:
+        return triples
+    lo, hi, top_cell, top_msisdn = valid.select(
+        pl.col(START).min().alias("lo"),
+        pl.col(START).max().alias("hi"),
+        pl.col("cell_id").max(),
+        pl.col("msisdn").max(),
+    ).row(0)
+    m_bits, c_bits = top_msisdn.bit_length(), top_cell.bit_length()
+    if ((hi - lo) // FIVE_MINUTES_MS).bit_length() + c_bits + m_bits > 62:
+        return triples.unique()
+    m_unit, i_unit = 1 << m_bits, 1 << (c_bits + m_bits)
+    key = (
+        (pl.col(START) - lo) // FIVE_MINUTES_MS * i_unit + pl.col("cell_id") * m_unit
+        + pl.col("msisdn")
+    )
+    keys = valid.select(key).to_series().unique()
+    return pl.DataFrame({
+        START: keys // i_unit * FIVE_MINUTES_MS + lo,
+        "cell_id": keys // m_unit % (1 << c_bits),
+        "msisdn": keys % m_unit,
+    })
