@@ -1,0 +1,97 @@
+"""Stores routes in the seed's shape: POST /trigger_report, GET /get_report; the combined report."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from kpiflow.api.deps import DbDep, RuntimeDep
+from kpiflow.errors import ConfigError
+from kpiflow.packs.stores import jobs, queries, schema
+from kpiflow.packs.stores.config import StoresSettings
+from kpiflow.registry import Runtime
+
+router = APIRouter(tags=["stores"])
+_worker_guard = threading.Lock()
+
+
+class TriggerQuery(BaseModel):
+    model_config = {"extra": "forbid"}
+    now: str | None = Field(None, description="End of the windows, ISO 8601; default latest poll.")
+    detail: bool = Field(False, description="Add business (and unknown) time per window.")
+    max_hold: str | None = Field(None, description="A poll vouches for at most this long (90m).")
+
+
+class Triggered(BaseModel):
+    report_id: str
+
+
+class ReportStatus(BaseModel):
+    status: str = Field(description="Running or Failed (a Complete report is the CSV itself).")
+    stores_done: int = 0
+    stores_total: int = 0
+    error: str | None = None
+
+
+def worker(request: Request, rt: Runtime) -> jobs.ReportWorker:
+    """The app's report worker (background threads), created on first use."""
+    with _worker_guard:
+        existing: jobs.ReportWorker | None = getattr(request.app.state, "stores_worker", None)
+        if existing is None:
+            ss: StoresSettings = rt.pack_settings["stores"]
+            existing = jobs.ReportWorker(rt.settings, ss)
+            request.app.state.stores_worker = existing
+        return existing
+
+
+@router.post("/trigger_report", response_model=Triggered)
+def trigger_report(
+    q: Annotated[TriggerQuery, Query()], request: Request, rt: RuntimeDep
+) -> dict[str, str]:
+    """Start a report in the background; returns its id at once."""
+    try:
+        now_us = None if q.now is None else schema.parse_instant_us(q.now)
+        hold = None if q.max_hold is None else schema.parse_duration(q.max_hold) * 1_000_000
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    options = jobs.ReportOptions(now_us, q.detail or hold is not None, hold)
+    report_id = jobs.create_run(request.app.state.engine, options)
+    worker(request, rt).submit(report_id)
+    return {"report_id": report_id}
+
+
+@router.get("/get_report", response_model=ReportStatus,
+            responses={200: {"content": {"text/csv": {}}}, 404: {"description": "Unknown id"}})
+def get_report(
+    report_id: Annotated[str, Query(max_length=64)], request: Request, rt: RuntimeDep, db: DbDep
+) -> Any:
+    """`{"status": "Running"}` while it runs; when Complete, the CSV (text/csv)."""
+    row = queries.report_row(db, report_id)
+    if row is None:
+        raise HTTPException(404, f"no report with id {report_id!r}")
+    if row["status"] == jobs.RUNNING:
+        worker(request, rt).recover(request.app.state.engine, report_id)
+        return {"status": jobs.RUNNING, "stores_done": row["stores_done"],
+                "stores_total": row["stores_total"]}
+    if row["status"] == jobs.FAILED:
+        return JSONResponse({"status": jobs.FAILED, "error": row["error"]})
+    path = jobs.report_path(rt.settings, report_id)
+    if not path.is_file():
+        return JSONResponse({"status": jobs.FAILED, "error": "report file is missing from the "
+                             "state directory"})
+    return Response(path.read_bytes(), media_type="text/csv",
+                    headers={"X-Report-Status": jobs.COMPLETE,
+                             "Content-Disposition": f'attachment; filename="report-{report_id}.csv"'})
+
+
+@router.get("/combined_report", responses={200: {"content": {"text/csv": {}}}})
+def combined_report(rt: RuntimeDep) -> Any:
+    """The report the scheduler precomputes every hour (404 until the first one is written)."""
+    path = jobs.combined_path(rt.settings, rt.pack_settings["stores"])
+    if not path.is_file():
+        raise HTTPException(404, "no combined report yet; it is computed hourly by `kpiflow serve`")
+    return FileResponse(path, media_type="text/csv", filename="combined_report.csv")

@@ -1,0 +1,124 @@
+"""`kpiflow stores explain`: one store's numbers taken apart, so a person can check them by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Engine
+
+from kpiflow.errors import KpiflowError
+from kpiflow.packs.stores import business, queries
+from kpiflow.packs.stores import report as rep
+from kpiflow.packs.stores.config import StoresSettings
+
+
+class UnknownStore(KpiflowError):
+    """The store has no polls up to "now"."""
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A business interval of one window, in UTC and in the store's local time."""
+
+    start_utc: datetime
+    end_utc: datetime
+    start_local: datetime
+    end_local: datetime
+
+    @property
+    def minutes(self) -> float:
+        """Its length in minutes."""
+        return (self.end_utc - self.start_utc).total_seconds() / 60
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of time one poll vouches for, and the business minutes it counted per window."""
+
+    start_utc: datetime | None  # None: from the beginning of time (back-fill)
+    end_utc: datetime | None    # None: until further notice (no later poll)
+    active: bool
+    business_minutes: dict[str, float]
+
+
+@dataclass
+class Explanation:
+    """Everything behind one store's report row."""
+
+    store_id: str
+    zone: str
+    zone_is_default: bool
+    hours_rows: list[tuple[int, str, str]]  # (day, start, end) as loaded; empty: 24x7
+    now: datetime
+    windows: dict[str, tuple[datetime, datetime]]
+    intervals: dict[str, list[Interval]] = field(default_factory=dict)
+    polls: list[tuple[datetime, bool]] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    row: dict[str, float] = field(default_factory=dict)
+
+
+def _utc(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1e6, UTC)
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def explain(db: Engine, stores_settings: StoresSettings, store_id: str,
+            now_us: int | None = None) -> Explanation:
+    """Business intervals per window, polls, segments and the resulting row for one store."""
+    with db.connect() as conn:
+        now_us = now_us if now_us is not None else queries.latest_poll_us(conn)
+        if now_us is None:
+            raise UnknownStore("no polls loaded yet")
+        inputs = queries.report_inputs(conn, now_us, stores_settings.stores_default_timezone,
+                                       [store_id])
+    if inputs.stores.height == 0:
+        raise UnknownStore(f"store {store_id!r} has no polls up to {_utc(now_us).isoformat()}")
+    zone_name = inputs.stores["zone"][0]
+    with db.connect() as conn:
+        from sqlalchemy import select
+
+        from kpiflow.packs.stores.tables import stores
+
+        loaded_zone = conn.execute(
+            select(stores.c.timezone).where(stores.c.store_id == store_id)).scalar()
+    zone = ZoneInfo(zone_name)
+    bounds = rep.window_bounds(now_us)
+    ex = Explanation(
+        store_id=store_id, zone=zone_name, zone_is_default=loaded_zone is None,
+        hours_rows=[(d, _clock(s), _clock(e)) for d, s, e in
+                    inputs.hours.sort("day", "start_s").select("day", "start_s", "end_s").iter_rows()],
+        now=_utc(now_us), windows={k: (_utc(a), _utc(b)) for k, (a, b) in bounds.items()})
+    lo, hi = bounds["week"]
+    weekly = business.weekly_rows(inputs.hours, inputs.stores["store_key"])
+    merged = business.utc_intervals(weekly, inputs.stores.select("store_key", "zone"), lo, hi)
+    segments = rep.status_segments(inputs.polls, None)
+    held: dict[str, np.ndarray] = {}
+    for name, (w_lo, w_hi) in bounds.items():
+        clipped = merged.with_columns(pl.col("start_us").clip(w_lo, w_hi),
+                                      pl.col("end_us").clip(w_lo, w_hi)).filter(
+            pl.col("end_us") > pl.col("start_us"))
+        starts, ends = clipped["start_us"].to_numpy(), clipped["end_us"].to_numpy()
+        ex.intervals[name] = [
+            Interval(_utc(a), _utc(b), _utc(a).astimezone(zone), _utc(b).astimezone(zone))
+            for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+        a = np.clip(segments["start_us"].to_numpy(), lo, hi)
+        b = np.clip(segments["end_us"].to_numpy(), lo, hi)
+        held[name] = (rep.business_before(starts, ends, b)
+                      - rep.business_before(starts, ends, a)) / rep.MINUTE_US
+    for i, (start, end, active) in enumerate(
+            segments.select("start_us", "end_us", "active").iter_rows()):
+        ex.segments.append(Segment(
+            None if start <= -rep.FOREVER // 2 else _utc(start),
+            None if end >= rep.FOREVER // 2 else _utc(end), bool(active),
+            {name: float(held[name][i]) for name in bounds}))
+    ex.polls = [(_utc(t), bool(s)) for t, s in inputs.polls.select("ts_us", "active").iter_rows()]
+    numbers = rep.compute(inputs)
+    ex.row = rep.to_table(numbers, detail=True).row(0, named=True)
+    return ex
