@@ -22,7 +22,7 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ensure_schema(engine, runtime.settings.resolved_state_dir)
+        ensure_schema(engine, runtime.settings.resolved_state_dir, runtime.packs)
         scheduler = None
         if schedule:
             from kpiflow.scheduler import build_scheduler

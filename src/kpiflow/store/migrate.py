@@ -40,7 +40,7 @@ def current_heads(engine: Engine, packs: tuple[Pack, ...]) -> set[str]:
         return set(MigrationContext.configure(conn).get_current_heads())
 
 
-def ensure_schema(engine: Engine, lock_dir: Path) -> None:
-    """Upgrade to the newest schema of core and all installed packs (run and serve call it)."""
+def ensure_schema(engine: Engine, lock_dir: Path, packs: tuple[Pack, ...] | None = None) -> None:
+    """Upgrade core and `packs` (default: all installed) to their newest schema, one at a time."""
     with run_lock(engine, "schema", lock_dir, timeout=120):
-        upgrade(engine, discover_packs())
+        upgrade(engine, discover_packs() if packs is None else packs)
