@@ -6,8 +6,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 demo="$root/demo"
 export DATABASE_URL="sqlite:///$demo/kpiflow.db"
 export DATA_DIR="$demo/data"
-mkdir -p "$DATA_DIR"
-cp -r "$root/sample-data/network" "$DATA_DIR/seed-2017-03-01"
+mkdir -p "$DATA_DIR/seed-2017-03-01"
+cp "$root"/sample-data/network/* "$DATA_DIR/seed-2017-03-01/"
 if [ ! -d "$DATA_DIR/generated" ]; then
   kpiflow network generate --out "$DATA_DIR/generated" --start 2026-11-24T00:00:00Z \
     --hours 24 --rows-per-interval 4000 --parts 2 --seed 7
