@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535)
     lock_timeout_seconds: float = Field(
         0.0, ge=0, description="How long a pass waits for another pass to finish; 0 = exit at once."
+    )
+    api_token: SecretStr | None = Field(
+        None,
+        description="Bearer token for the API's write routes (`POST /api/v1/runs/{pack}`, the "
+        "dashboard's Run now button); unset = those routes are disabled.",
     )
 
     @field_validator("database_url")

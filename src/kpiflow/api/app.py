@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from kpiflow.api import errors
+from kpiflow.api import errors, runs
+from kpiflow.dashboard import app as dashboard_app
 from kpiflow.registry import Runtime
 from kpiflow.store.db import make_engine
 from kpiflow.store.migrate import ensure_schema
@@ -57,7 +58,9 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
         return JSONResponse({"status": "ok", "database": "ok",
                              "packs": [p.name for p in runtime.packs]})
 
+    app.include_router(runs.router)
     for pack in runtime.packs:
         if pack.router is not None:
             app.include_router(pack.router)
+    dashboard_app.install(app, runtime)
     return app

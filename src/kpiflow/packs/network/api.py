@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
 
 from kpiflow.api.deps import DbDep
 from kpiflow.packs.network import queries
@@ -181,3 +181,126 @@ def seed_kpi_rows(
 
 
 __all__ = ["KPIS", "router"]
+
+
+# --- dashboard data: only what the network page shows ----------------------------------------
+
+MAX_SERIES_POINTS = 5000
+
+
+class RangeQuery(BaseModel):
+    model_config = {"extra": "forbid"}
+    interval: Interval = Field(Interval.FIVE_MINUTES, description="5 or 60 minutes.")
+    start: Millis | None = Field(None, description="Intervals starting at or after (ms).")
+    end: Millis | None = Field(None, description="Intervals starting before (ms).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RangeQuery:
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class Extent(BaseModel):
+    interval: int
+    first: int | None = Field(description="Start of the first interval with data (ms).")
+    last: int | None = Field(description="Start of the last interval with data (ms).")
+    intervals: int = Field(description="Intervals with data in the range.")
+
+
+@router.get("/api/v1/network/extent/", response_model=Extent, tags=["dashboard"])
+def extent(q: Annotated[RangeQuery, Query()], db: DbDep) -> dict[str, Any]:
+    """The first and last interval with KPIs in the range, and how many there are."""
+    first, last, count = queries.interval_extent(
+        db, SERVICE_TRAFFIC_VOLUME, int(q.interval), q.start, q.end)
+    return {"interval": int(q.interval), "first": first, "last": last, "intervals": count}
+
+
+class TopQuery(RangeQuery):
+    at: Millis | None = Field(None, description="A time in the wanted interval; default: the "
+                              "last interval of the range.")
+    step: int = Field(0, ge=-1, le=1, description="-1: the interval before `at`, 0: the one "
+                      "at `at` (or the nearest earlier), 1: the one after.")
+
+
+class TopRow(BaseModel):
+    rank: int
+    id: int
+    value: int
+
+
+class Top(BaseModel):
+    interval: int
+    interval_start_timestamp: int | None = Field(description="null: no data in the range.")
+    interval_end_timestamp: int | None
+    previous: int | None = Field(description="Start of the interval before, in the range.")
+    next: int | None = Field(description="Start of the interval after, in the range.")
+    services: list[TopRow] = Field(description="Top services by total bytes.")
+    cells: list[TopRow] = Field(description="Top cells by unique users.")
+
+
+@router.get("/api/v1/network/top/", response_model=Top, tags=["dashboard"])
+def top(q: Annotated[TopQuery, Query()], db: DbDep) -> dict[str, Any]:
+    """The top services and cells of one interval, with its neighbours for stepping."""
+    interval = int(q.interval)
+    kpi = SERVICE_TRAFFIC_VOLUME
+    at = q.at if q.at is not None else (q.end - 1 if q.end is not None else INT64_MAX)
+    found = queries.neighbour_interval(db, kpi, interval, at, q.step, q.start, q.end)
+    out: dict[str, Any] = {"interval": interval, "interval_start_timestamp": found,
+                           "interval_end_timestamp": None, "previous": None, "next": None,
+                           "services": [], "cells": []}
+    if found is None:
+        return out
+    length = interval * 60_000
+    out["interval_end_timestamp"] = found + length
+    out["previous"] = queries.neighbour_interval(db, kpi, interval, found, -1, q.start, q.end)
+    out["next"] = queries.neighbour_interval(db, kpi, interval, found, 1, q.start, q.end)
+    for key, k in (("services", SERVICE_TRAFFIC_VOLUME), ("cells", CELL_UNIQUE_USERS)):
+        f = queries.KpiFilter(interval=interval, start=found, end=found + length, limit=MAX_PAGE)
+        out[key] = [{"rank": r["rank"], "id": r[k.id_column], "value": r[k.value_column]}
+                    for r in queries.kpi_rows(db, k, f)]
+    return out
+
+
+class SeriesKpi(StrEnum):
+    SERVICES = "services"
+    CELLS = "cells"
+
+
+class SeriesQuery(BaseModel):
+    model_config = {"extra": "forbid"}
+    kpi: SeriesKpi = Field(description="services (bytes) or cells (unique users).")
+    id: int = Field(ge=0, le=INT64_MAX, description="The service_id or cell_id.")
+    interval: Interval = Field(Interval.FIVE_MINUTES, description="5 or 60 minutes.")
+    start: Millis = Field(description="Range start (ms).")
+    end: Millis = Field(description="Range end (ms), after start.")
+    max_points: int = Field(800, ge=10, le=MAX_SERIES_POINTS,
+                            description="Longer ranges are rolled up into wider buckets.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SeriesQuery:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class Series(BaseModel):
+    kpi: str
+    id: int
+    interval: int
+    bucket_ms: int = Field(description="Width of one point (ms): the interval, or wider.")
+    intervals_per_bucket: int
+    t: list[int] = Field(description="Bucket starts (ms), every bucket of the range.")
+    mean: list[float | None] = Field(description="Mean value of the intervals where the id is "
+                                     "in the top N; null where it is in none.")
+    min: list[int | None]
+    max: list[int | None]
+    n: list[int] = Field(description="Intervals of the bucket where the id is in the top N.")
+
+
+@router.get("/api/v1/network/series/", response_model=Series, tags=["dashboard"])
+def series(q: Annotated[SeriesQuery, Query()], db: DbDep) -> dict[str, Any]:
+    """One service's bytes or one cell's users per interval across a range, downsampled."""
+    kpi = SERVICE_TRAFFIC_VOLUME if q.kpi is SeriesKpi.SERVICES else CELL_UNIQUE_USERS
+    data = queries.id_series(db, kpi, int(q.interval), q.id, q.start, q.end, q.max_points)
+    return {"kpi": q.kpi.value, "id": q.id, "interval": int(q.interval), **data}

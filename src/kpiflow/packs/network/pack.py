@@ -3,9 +3,9 @@
 from datetime import timedelta
 from pathlib import Path
 
-from kpiflow.packs.network import api, cli, pipeline, tables
+from kpiflow.packs.network import api, cli, pages, pipeline, tables
 from kpiflow.packs.network.config import NetworkSettings
-from kpiflow.registry import Job, Pack
+from kpiflow.registry import Job, Pack, Page
 
 pack = Pack(
     name="network",
@@ -23,4 +23,5 @@ pack = Pack(
             every=lambda net: timedelta(seconds=net.network_schedule_seconds),
         ),
     ),
+    pages=(Page("/network", "Network", pages.overview),),
 )

@@ -135,3 +135,105 @@ def _add_intervals_with_data(
     for r in out:
         r["intervals_with_data"] = present.get(r["interval_start_timestamp"], 0)
         r["complete"] = r["intervals_with_data"] == expected
+
+
+# --- dashboard reads: one interval's top ids, stepping, and one id's series over a range -----
+
+# Bucket widths a downsampled series may use (ms): every one is a multiple of an hour or of
+# five minutes, so buckets hold whole intervals.
+SERIES_BUCKETS_MS = (
+    FIVE_MINUTES_MS, 3 * FIVE_MINUTES_MS, 6 * FIVE_MINUTES_MS, HOUR_MS, 3 * HOUR_MS,
+    6 * HOUR_MS, 12 * HOUR_MS, 24 * HOUR_MS, 7 * 24 * HOUR_MS, 28 * 24 * HOUR_MS,
+)
+
+
+def _range_conds(kpi: Kpi, interval: int, start: int | None, end: int | None) -> list[Any]:
+    t = kpi.table.c
+    # rank 1 exists for every interval with data: one row per interval, found by the key index
+    conds: list[Any] = [t.interval == interval, t.rank == 1]
+    if start is not None:
+        conds.append(t.interval_start_timestamp >= start)
+    if end is not None:
+        conds.append(t.interval_start_timestamp < end)
+    return conds
+
+
+def interval_extent(
+    conn: Connection, kpi: Kpi, interval: int, start: int | None = None, end: int | None = None
+) -> tuple[int | None, int | None, int]:
+    """First and last interval start with rows in [start, end), and how many intervals."""
+    t = kpi.table.c
+    stmt = select(
+        func.min(t.interval_start_timestamp), func.max(t.interval_start_timestamp), func.count()
+    ).where(*_range_conds(kpi, interval, start, end))
+    first, last, count = conn.execute(stmt).one()
+    return first, last, int(count)
+
+
+def neighbour_interval(
+    conn: Connection,
+    kpi: Kpi,
+    interval: int,
+    at: int,
+    step: int,
+    start: int | None = None,
+    end: int | None = None,
+) -> int | None:
+    """Start of the interval with rows at or before `at` (step 0; else the first after it),
+    the one before it (step -1) or the one after it (step +1), within [start, end)."""
+    t = kpi.table.c
+    col = t.interval_start_timestamp
+    conds = _range_conds(kpi, interval, start, end)
+    before = select(func.max(col)).where(*conds, col <= at if step == 0 else col < at)
+    after = select(func.min(col)).where(*conds, col >= at if step == 0 else col > at)
+    if step > 0:
+        return conn.execute(after).scalar_one()
+    found = conn.execute(before).scalar_one()
+    if found is None and step == 0:
+        found = conn.execute(after).scalar_one()
+    return found
+
+
+def series_bucket_ms(interval: int, start: int, end: int, max_points: int) -> int:
+    """The narrowest bucket, no shorter than the interval, that keeps the series to
+    `max_points` points or fewer (the widest bucket when nothing does)."""
+    length = interval * 60_000
+    for bucket in SERIES_BUCKETS_MS:
+        if bucket >= length and -(-(end - start) // bucket) <= max_points:
+            return bucket
+    return SERIES_BUCKETS_MS[-1]
+
+
+def id_series(
+    conn: Connection, kpi: Kpi, interval: int, ident: int, start: int, end: int, max_points: int
+) -> dict[str, Any]:
+    """One id's value per interval over [start, end), rolled up into buckets when the range
+    holds more than `max_points` intervals: per bucket the mean, min and max of the
+    intervals where the id is in the top N, and how many those were (null where none)."""
+    t = kpi.table.c
+    bucket_ms = series_bucket_ms(interval, start, end, max_points)
+    bucket = (t.interval_start_timestamp - t.interval_start_timestamp % bucket_ms).label("b")
+    value = t[kpi.value_column]
+    stmt = (
+        select(bucket, func.avg(value), func.min(value), func.max(value), func.count())
+        .where(
+            t.interval == interval,
+            t[kpi.id_column] == ident,
+            t.interval_start_timestamp >= start,
+            t.interval_start_timestamp < end,
+        )
+        .group_by(bucket)
+    )
+    found = {int(b): (float(mean), int(lo), int(hi), int(n)) for b, mean, lo, hi, n in
+             conn.execute(stmt)}
+    first = start - start % bucket_ms
+    times = list(range(first, end, bucket_ms))
+    columns: dict[str, list[Any]] = {"t": times, "mean": [], "min": [], "max": [], "n": []}
+    for moment in times:
+        mean, lo, hi, n = found.get(moment, (None, None, None, 0))
+        columns["mean"].append(mean)
+        columns["min"].append(lo)
+        columns["max"].append(hi)
+        columns["n"].append(n)
+    return {"bucket_ms": bucket_ms, "intervals_per_bucket": bucket_ms // (interval * 60_000),
+            **columns}

@@ -1,0 +1,143 @@
+"""Core routes about ingestion: the run log, the ledger, the quarantine, and Run now."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from pydantic import BaseModel, Field
+
+from kpiflow.api.auth import TokenDep
+from kpiflow.api.deps import DbDep, RuntimeDep
+from kpiflow.ingest import history
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/v1", tags=["ingest"])
+
+
+class Run(BaseModel):
+    id: int
+    pack: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str = Field(description="running, ok, failed or interrupted.")
+    files_new: int
+    files_changed: int
+    files_unchanged: int
+    files_rejected: int
+    rows: int
+    bad_rows: int
+    intervals_updated: int
+    hours_updated: int
+    seconds: float | None
+    error: str | None
+
+
+class LedgerEntry(BaseModel):
+    id: int
+    pack: str
+    path: str
+    size: int
+    sha256: str
+    status: str = Field(description="ingested or rejected.")
+    rows: int
+    bad_rows: int
+    error: str | None
+    first_seen_at: datetime
+    updated_at: datetime
+
+
+class QuarantinedRow(BaseModel):
+    id: int
+    pack: str
+    path: str
+    line: int = Field(description="1-based line number in the file (the header is line 1).")
+    reason: str
+    raw: str
+
+
+class PageQuery(BaseModel):
+    model_config = {"extra": "forbid"}
+    pack: str | None = Field(None, max_length=32)
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=10**12)
+
+
+class LedgerQuery(PageQuery):
+    status: str | None = Field(None, max_length=16)
+
+
+class RunResult(BaseModel):
+    pack: str
+    job: str
+    result: dict[str, Any] | str | None
+
+
+@router.get("/runs/", response_model=list[Run])
+def runs(
+    db: DbDep,
+    pack: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+) -> list[dict[str, Any]]:
+    """The last passes of every pack (or one), newest first."""
+    return history.last_runs(db, pack, limit)
+
+
+@router.get("/ledger/", response_model=list[LedgerEntry])
+def ledger(
+    q: Annotated[LedgerQuery, Query()], db: DbDep, response: Response
+) -> list[dict[str, Any]]:
+    """Every file ingestion has seen, with its status; total in header X-Total-Count."""
+    response.headers["X-Total-Count"] = str(history.ledger_count(db, q.pack, q.status))
+    return history.ledger_rows(db, q.pack, q.status, q.limit, q.offset)
+
+
+@router.get("/quarantine/", response_model=list[QuarantinedRow])
+def quarantined(
+    q: Annotated[PageQuery, Query()], db: DbDep, response: Response
+) -> list[dict[str, Any]]:
+    """Rows set aside as invalid, with file, line and reason; total in header X-Total-Count."""
+    response.headers["X-Total-Count"] = str(history.quarantine_count(db, q.pack))
+    return history.quarantine_rows(db, q.pack, q.limit, q.offset)
+
+
+def _jsonable(result: object) -> dict[str, Any] | str | None:
+    if result is None or isinstance(result, dict):
+        return result
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return dataclasses.asdict(result)
+    return str(result)
+
+
+@router.post("/runs/{pack}", response_model=RunResult)
+def run_now(
+    pack: str,
+    runtime: RuntimeDep,
+    _auth: TokenDep,
+    job: Annotated[str | None, Query(max_length=64, description="Default: the pack's first job.")]
+    = None,
+) -> dict[str, Any]:
+    """Run a pack's job once, now (needs `Authorization: Bearer <KPIFLOW_API_TOKEN>`).
+
+    409 while another pass holds the run lock. The pass runs in a worker thread, so the server
+    keeps answering; the response comes when it is done.
+    """
+    try:
+        found = runtime.pack(pack)
+    except KeyError:
+        raise HTTPException(
+            404, f"no pack {pack!r}; packs: {[p.name for p in runtime.packs]}"
+        ) from None
+    jobs = {j.name: j for j in found.jobs}
+    if not jobs:
+        raise HTTPException(404, f"pack {pack!r} has no job to run")
+    name = job or found.jobs[0].name
+    if name not in jobs:
+        raise HTTPException(404, f"pack {pack!r} has no job {name!r}; jobs: {sorted(jobs)}")
+    log.info("run now: %s.%s requested over HTTP", pack, name)
+    result = jobs[name].run(runtime.settings, runtime.pack_settings[pack])
+    return {"pack": pack, "job": name, "result": _jsonable(result)}

@@ -1,0 +1,126 @@
+"""The page shell: navigation from every pack's `Page`s plus core's, and the static assets.
+
+Everything is served by kpiflow from installed packages (BokehJS from the bokeh package's own
+static files): no CDN, nothing from the internet. Every URL in a page is relative to `<base>`,
+which is the request's root path (uvicorn `--root-path`) or, without one, a relative path back
+to the dashboard's root, so the dashboard works behind a reverse proxy at any prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import bokeh
+from bokeh.util.paths import bokehjs_path
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from starlette.requests import Request
+from starlette.staticfiles import StaticFiles
+
+from kpiflow.api.deps import DbDep, RuntimeDep
+from kpiflow.dashboard import ingest_page
+from kpiflow.dashboard.page import PageContent, PageContext
+from kpiflow.registry import Page, Runtime
+
+STATIC = Path(__file__).parent / "static"
+BOKEH_VERSION = bokeh.__version__
+CORE_PAGES = (Page("/ingest", "Ingest", ingest_page.render),)
+
+
+def pages_of(runtime: Runtime) -> tuple[Page, ...]:
+    """Every page in navigation order: the packs' (by pack name), then core's."""
+    pages = [p for pack in runtime.packs for p in pack.pages] + list(CORE_PAGES)
+    seen: set[str] = set()
+    for page in pages:
+        if not page.path.startswith("/") or page.path == "/" or page.path.endswith("/"):
+            raise ValueError(f"page path {page.path!r} must look like '/name'")
+        if page.path in seen:
+            raise ValueError(f"two pages claim the path {page.path!r}")
+        seen.add(page.path)
+    return tuple(pages)
+
+
+def base_href(request: Request, page_path: str) -> str:
+    """Where relative URLs start: the root path if the server knows it, else relative."""
+    root = str(request.scope.get("root_path") or "").rstrip("/")
+    if root:
+        return escape(root + "/")
+    depth = page_path.strip("/").count("/")
+    return "../" * depth if depth else "./"
+
+
+def shell(request: Request, pages: tuple[Page, ...], current: str, title: str,
+          content: PageContent) -> str:
+    """The whole HTML document around a page's body."""
+    links = "".join(
+        f'<a href="{escape(p.path.lstrip("/"))}"'
+        f'{" class=active aria-current=page" if p.path == current else ""}>{escape(p.title)}</a>'
+        for p in pages
+    )
+    bokeh_js = (
+        f'<script src="static/bokeh/js/bokeh.min.js?v={BOKEH_VERSION}"></script>'
+        if content.bokeh else ""
+    )
+    page_js = "".join(f"<script>\n{js}\n</script>" for js in content.scripts)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<base href="{base_href(request, current)}">
+<title>{escape(title)} · kpiflow</title>
+<link rel="icon" href="static/dashboard/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="static/dashboard/dashboard.css">
+</head>
+<body>
+<header class="top">
+  <a class="brand" href="./">kpiflow</a>
+  <nav aria-label="pages">{links}</nav>
+  <a class="docs" href="docs">API docs</a>
+</header>
+<main>
+{content.body}
+</main>
+{bokeh_js}
+<script src="static/dashboard/dashboard.js"></script>
+{page_js}
+</body>
+</html>
+"""
+
+
+def _home(pages: tuple[Page, ...]) -> PageContent:
+    cards = "".join(
+        f'<li><a class="card" href="{escape(p.path.lstrip("/"))}">{escape(p.title)}</a></li>'
+        for p in pages
+    )
+    return PageContent(f'<h1>kpiflow</h1><ul class="cards">{cards}</ul>')
+
+
+def _page_route(page: Page, pages: tuple[Page, ...]) -> Callable[..., HTMLResponse]:
+    def route(request: Request, runtime: RuntimeDep, db: DbDep) -> HTMLResponse:
+        result: Any = page.render(PageContext(request, runtime, db))
+        content = result if isinstance(result, PageContent) else PageContent(str(result))
+        return HTMLResponse(shell(request, pages, page.path, page.title, content))
+
+    route.__name__ = f"page_{page.path.strip('/').replace('/', '_')}"
+    route.__doc__ = f"Dashboard page: {page.title}."
+    return route
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """Mount the static assets and add a route for the home page and for every page."""
+    pages = pages_of(runtime)
+    app.mount("/static/bokeh", StaticFiles(directory=bokehjs_path()), name="bokehjs")
+    app.mount("/static/dashboard", StaticFiles(directory=STATIC), name="dashboard-static")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request) -> HTMLResponse:
+        return HTMLResponse(shell(request, pages, "/", "Dashboard", _home(pages)))
+
+    for page in pages:
+        app.add_api_route(page.path, _page_route(page, pages), methods=["GET"],
+                          response_class=HTMLResponse, include_in_schema=False)

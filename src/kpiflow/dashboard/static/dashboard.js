@@ -1,0 +1,108 @@
+// Shared helpers of every kpiflow page: number and time formatting, API calls, local times.
+// URLs are relative to <base>, so the dashboard works behind any path prefix.
+"use strict";
+window.kpiflow = (function () {
+  const intFmt = new Intl.NumberFormat("en-US");
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "local";
+
+  function fmtInt(n) {
+    return n === null || n === undefined || Number.isNaN(n) ? "—" : intFmt.format(Math.round(n));
+  }
+
+  // Decimal units (1 MB = 1,000,000 bytes), three significant digits.
+  function fmtBytes(n) {
+    if (n === null || n === undefined || Number.isNaN(n)) return "—";
+    const units = [["TB", 1e12], ["GB", 1e9], ["MB", 1e6], ["kB", 1e3]];
+    for (const [unit, scale] of units) {
+      if (Math.abs(n) >= scale) {
+        const v = n / scale;
+        return (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)) + " " + unit;
+      }
+    }
+    return fmtInt(n) + " B";
+  }
+
+  const pad = (v) => String(v).padStart(2, "0");
+
+  function fmtUtc(ms, seconds) {
+    const d = new Date(ms);
+    const s = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
+      `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+    return (seconds ? s + ":" + pad(d.getUTCSeconds()) : s) + " UTC";
+  }
+
+  // Browser-local time with the zone's name (left out with `noZone`).
+  function fmtLocal(ms, seconds, noZone) {
+    const d = new Date(ms);
+    const s = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+      `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    return (seconds ? s + ":" + pad(d.getSeconds()) : s) + (noZone ? "" : " " + zone);
+  }
+
+  // "2026-11-24 10:05" (UTC) <-> epoch ms, for the time fields (a "T" works too).
+  function toInputUtc(ms) {
+    return new Date(ms).toISOString().slice(0, 16).replace("T", " ");
+  }
+  function fromInputUtc(value) {
+    const m = /^\s*(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})\s*$/.exec(value || "");
+    if (!m) return null;
+    const ms = Date.parse(`${m[1]}T${m[2].padStart(2, "0")}:${m[3]}:00Z`);
+    return Number.isNaN(ms) ? null : ms;
+  }
+
+  class ApiError extends Error {
+    constructor(status, detail) {
+      super(detail);
+      this.status = status;
+    }
+  }
+
+  async function api(path, params, options) {
+    const url = new URL(path, document.baseURI);
+    for (const [k, v] of Object.entries(params || {})) {
+      if (v !== null && v !== undefined && v !== "") url.searchParams.set(k, v);
+    }
+    const response = await fetch(url, options);
+    const text = await response.text();
+    let body = null;
+    try { body = text ? JSON.parse(text) : null; } catch (e) { body = text; }
+    if (!response.ok) {
+      let detail = body && body.detail !== undefined ? body.detail : text;
+      if (Array.isArray(detail)) detail = detail.map((d) => d.msg || JSON.stringify(d)).join("; ");
+      throw new ApiError(response.status, `${response.status}: ${detail}`);
+    }
+    return body;
+  }
+
+  // Every <time datetime> written by the server in UTC also shows the browser's local time.
+  function localizeTimes(root) {
+    for (const el of (root || document).querySelectorAll("time[datetime]")) {
+      if (el.dataset.localized) continue;
+      const ms = Date.parse(el.getAttribute("datetime"));
+      if (Number.isNaN(ms)) continue;
+      el.title = "local time: " + fmtLocal(ms, true);
+      if (!el.classList.contains("compact")) {  // compact: the local time is the tooltip only
+        const small = document.createElement("small");
+        small.className = "local";
+        small.textContent = fmtLocal(ms, true);
+        el.after(small);
+      }
+      el.dataset.localized = "1";
+    }
+  }
+
+  async function embed(itemElementId, targetId) {
+    const item = JSON.parse(document.getElementById(itemElementId).textContent);
+    await Bokeh.embed.embed_item(item, targetId);
+    return Bokeh.documents.find((doc) => doc.get_model_by_id(item.root_id) !== null);
+  }
+
+  // body[data-state]: "ready" once a page has drawn its data (pages that load data later set
+  // "loading" while their script runs, then "ready", "empty" or "error" themselves).
+  document.addEventListener("DOMContentLoaded", () => {
+    localizeTimes();
+    if (!document.body.dataset.state) document.body.dataset.state = "ready";
+  });
+  return { fmtInt, fmtBytes, fmtUtc, fmtLocal, toInputUtc, fromInputUtc, api, ApiError,
+           localizeTimes, embed, zone };
+})();

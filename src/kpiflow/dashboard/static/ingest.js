@@ -1,0 +1,47 @@
+// Ingest page: the Run now button (POST api/v1/runs/{pack} with the bearer token).
+"use strict";
+(function () {
+  const form = document.getElementById("run-now");
+  if (!form) return;
+  const token = document.getElementById("run-token");
+  const status = document.getElementById("run-status");
+  const button = document.getElementById("run-button");
+  const KEY = "kpiflow.apiToken";
+  token.value = sessionStorage.getItem(KEY) || "";
+
+  function say(text, kind) {
+    status.textContent = text;
+    status.className = "status " + (kind || "");
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const pack = document.getElementById("run-pack").value;
+    const headers = {};
+    if (token.value.trim()) headers.Authorization = "Bearer " + token.value.trim();
+    button.disabled = true;
+    say("Running… this waits until the pass is done.", "busy");
+    try {
+      const body = await kpiflow.api("api/v1/runs/" + encodeURIComponent(pack), null,
+                                     { method: "POST", headers });
+      sessionStorage.setItem(KEY, token.value.trim());
+      const r = body.result || {};
+      const parts = [];
+      if (r.files_new !== undefined) parts.push(`${kpiflow.fmtInt(r.files_new)} new files`);
+      if (r.rows !== undefined) parts.push(`${kpiflow.fmtInt(r.rows)} rows`);
+      if (r.bad_rows !== undefined) parts.push(`${kpiflow.fmtInt(r.bad_rows)} bad rows`);
+      if (r.seconds !== undefined) parts.push(`${r.seconds.toFixed(2)} s`);
+      say(`Done: ${parts.join(", ") || "ok"}. Reloading…`, "ok");
+      setTimeout(() => window.location.reload(), 1200);
+    } catch (err) {
+      let text = err.message;
+      if (err.status === 401) text = "Refused: enter the API token (" + err.message + ")";
+      else if (err.status === 403) text = "Refused: " + err.message;
+      else if (err.status === 409) text = "Busy: " + err.message;
+      say(text, "error");
+      if (err.status === 403) sessionStorage.removeItem(KEY);
+    } finally {
+      button.disabled = false;
+    }
+  });
+})();
