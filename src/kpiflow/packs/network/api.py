@@ -219,8 +219,8 @@ def extent(q: Annotated[RangeQuery, Query()], db: DbDep) -> dict[str, Any]:
 class TopQuery(RangeQuery):
     at: Millis | None = Field(None, description="A time in the wanted interval; default: the "
                               "last interval of the range.")
-    step: int = Field(0, ge=-1, le=1, description="-1: the interval before `at`, 0: the one "
-                      "at `at` (or the nearest earlier), 1: the one after.")
+    step: int = Field(0, ge=-1, le=1, description="0: the interval holding `at` (else the "
+                      "nearest earlier one, else the first); -1 / 1: the one before / after it.")
 
 
 class TopRow(BaseModel):
@@ -245,7 +245,9 @@ def top(q: Annotated[TopQuery, Query()], db: DbDep) -> dict[str, Any]:
     interval = int(q.interval)
     kpi = SERVICE_TRAFFIC_VOLUME
     at = q.at if q.at is not None else (q.end - 1 if q.end is not None else INT64_MAX)
-    found = queries.neighbour_interval(db, kpi, interval, at, q.step, q.start, q.end)
+    found = queries.neighbour_interval(db, kpi, interval, at, 0, q.start, q.end)
+    if found is not None and q.step:
+        found = queries.neighbour_interval(db, kpi, interval, found, q.step, q.start, q.end)
     out: dict[str, Any] = {"interval": interval, "interval_start_timestamp": found,
                            "interval_end_timestamp": None, "previous": None, "next": None,
                            "services": [], "cells": []}

@@ -1,0 +1,75 @@
+"""The page shell: navigation that packs extend, assets from installed packages, prefixes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kpiflow.api.app import create_app
+from kpiflow.config import Settings
+from kpiflow.dashboard.page import PageContent, PageContext
+from kpiflow.registry import Pack, Page, Runtime, discover_packs
+
+
+def _example_page(ctx: PageContext) -> PageContent:
+    """A page of a pack the dashboard has never heard of."""
+    packs = ", ".join(p.name for p in ctx.runtime.packs)
+    return PageContent(f'<h1 id="example">Example pack</h1><p>packs: {packs}</p>',
+                       scripts=("document.getElementById('example').dataset.ran = '1';",))
+
+
+EXAMPLE = Pack(name="example", title="Example",
+               pages=(Page("/example", "Example", _example_page),))
+
+
+def _client(tmp_path: Path, *extra: Pack, **settings: object) -> TestClient:
+    s = Settings(database_url=f"sqlite:///{tmp_path / 'k.db'}", data_dir=tmp_path / "data",
+                 state_dir=tmp_path / "state", **settings)
+    return TestClient(create_app(Runtime.build(s, (*discover_packs(), *extra))))
+
+
+def test_a_new_pack_adds_its_page_to_the_navigation_without_core_edits(tmp_path: Path) -> None:
+    with _client(tmp_path, EXAMPLE) as client:
+        home = client.get("/").text
+        page = client.get("/example")
+        network = client.get("/network").text
+    assert page.status_code == 200
+    # the pack's page is wrapped in the shell, with every page in the navigation
+    for html in (home, page.text, network):
+        assert re.search(r'<nav aria-label="pages">.*href="network".*href="example"'
+                         r'.*href="ingest"', html)
+    assert 'href="example" class=active aria-current=page' in page.text
+    assert re.search(r'<h1 id="example">Example pack</h1><p>packs: [a-z, ]*\bexample</p>',
+                     page.text)
+    assert "dataset.ran" in page.text
+
+
+def test_pages_fetch_nothing_from_outside(tmp_path: Path) -> None:
+    with _client(tmp_path) as client:
+        for path in ("/", "/network", "/ingest"):
+            html = client.get(path).text
+            urls = re.findall(r'(?:src|href)="([^"]+)"', html)
+            assert urls and not [u for u in urls if re.match(r"(?i)[a-z]+:|//|/", u)], path
+            assert "cdn.bokeh.org" not in html
+        bokeh_js = client.get("/static/bokeh/js/bokeh.min.js")
+        assert bokeh_js.status_code == 200 and len(bokeh_js.content) > 500_000
+        assert client.get("/static/dashboard/dashboard.js").status_code == 200
+        assert client.get("/static/bokeh/../../__init__.py").status_code == 404
+
+
+def test_base_href_follows_the_root_path(tmp_path: Path) -> None:
+    with _client(tmp_path) as client:
+        assert '<base href="./">' in client.get("/network").text
+    s = Settings(database_url=f"sqlite:///{tmp_path / 'k.db'}", state_dir=tmp_path / "state")
+    app = create_app(Runtime.build(s, discover_packs()))
+    with TestClient(app, root_path="/kpiflow") as client:
+        assert '<base href="/kpiflow/">' in client.get("/network").text
+
+
+def test_two_pages_on_one_path_are_refused(tmp_path: Path) -> None:
+    twin = Pack(name="twin", title="Twin", pages=(Page("/ingest", "Mine", _example_page),))
+    with pytest.raises(ValueError, match="two pages claim the path '/ingest'"):
+        _client(tmp_path, twin)
