@@ -85,6 +85,8 @@ def status_segments(polls: pl.DataFrame, max_hold_us: int | None) -> pl.DataFram
 
 def business_before(starts: np.ndarray, ends: np.ndarray, at: np.ndarray) -> np.ndarray:
     """F(at): total length of the disjoint sorted intervals [starts, ends) that lies before `at`."""
+    if starts.size == 0:
+        return np.zeros(at.shape, dtype=np.int64)
     lengths = ends - starts
     done_before = np.concatenate(([0], np.cumsum(lengths)))  # business before interval i
     i = np.searchsorted(starts, at, side="right") - 1           # last interval starting <= at
@@ -114,6 +116,7 @@ def measure(
         clipped = intervals.with_columns(
             start_us=pl.col("start_us").clip(w_lo, w_hi), end_us=pl.col("end_us").clip(w_lo, w_hi)
         ).filter(pl.col("end_us") > pl.col("start_us"))
+        clipped = clipped.sort("idx", "start_us")  # the global axis must be sorted
         b_idx = clipped["idx"].to_numpy()
         starts = axis(b_idx, clipped["start_us"].to_numpy())
         ends = axis(b_idx, clipped["end_us"].to_numpy())

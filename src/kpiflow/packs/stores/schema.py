@@ -77,6 +77,8 @@ def read_text_columns(data: bytes, wanted: dict[str, tuple[str, ...]]) -> Parsed
         and b"\n\n" not in data
         and b"\n\r\n" not in data
     )
+    if lines <= 1:
+        return _line_by_line(data, names, picked)  # header only
     if clean:
         frame = pl.read_csv(
             data, has_header=False, skip_rows=1, columns=list(picked.values()), infer_schema=False,
@@ -228,7 +230,7 @@ def parse_timezones(data: bytes) -> Parsed:
     frame = text.frame.with_columns(
         _first_reason(
             _store_id_check(),
-            (~pl.col("timezone_str").is_in(names).fill_null(False),
+            (~pl.col("timezone_str").is_in(names.implode()).fill_null(False),
              "timezone_str: unknown time zone name"),
         ).alias(REASON)
     )
