@@ -258,7 +258,7 @@ def top(q: Annotated[TopQuery, Query()], db: DbDep) -> dict[str, Any]:
     out["previous"] = queries.neighbour_interval(db, kpi, interval, found, -1, q.start, q.end)
     out["next"] = queries.neighbour_interval(db, kpi, interval, found, 1, q.start, q.end)
     for key, k in (("services", SERVICE_TRAFFIC_VOLUME), ("cells", CELL_UNIQUE_USERS)):
-        f = queries.KpiFilter(interval=interval, start=found, end=found + length, limit=MAX_PAGE)
+        f = queries.KpiFilter(interval=interval, end_timestamp=found + length, limit=MAX_PAGE)
         out[key] = [{"rank": r["rank"], "id": r[k.id_column], "value": r[k.value_column]}
                     for r in queries.kpi_rows(db, k, f)]
     return out

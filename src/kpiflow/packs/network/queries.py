@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Select, and_, func, select
 
 from kpiflow.ingest.ledger import INGESTED
 from kpiflow.packs.network.kpis import Kpi
-from kpiflow.packs.network.schema import FIVE_MINUTES_MS, HOUR_MS
+from kpiflow.packs.network.schema import FIVE_MINUTES_MS, HOUR_MS, INT64_MAX
 from kpiflow.packs.network.tables import content_intervals
 from kpiflow.store.tables import ledger
 
@@ -148,13 +148,16 @@ SERIES_BUCKETS_MS = (
 
 
 def _range_conds(kpi: Kpi, interval: int, start: int | None, end: int | None) -> list[Any]:
+    """Intervals starting in [start, end), said with the end column: every row's end is its
+    start plus the interval, and (interval, interval_end_timestamp) is indexed, so min, max
+    and neighbours are index seeks and a range is an index range scan."""
     t = kpi.table.c
-    # rank 1 exists for every interval with data: one row per interval, found by the key index
-    conds: list[Any] = [t.interval == interval, t.rank == 1]
+    length = interval * 60_000
+    conds: list[Any] = [t.interval == interval]
     if start is not None:
-        conds.append(t.interval_start_timestamp >= start)
-    if end is not None:
-        conds.append(t.interval_start_timestamp < end)
+        conds.append(t.interval_end_timestamp >= min(start + length, INT64_MAX))
+    if end is not None and end + length <= INT64_MAX:
+        conds.append(t.interval_end_timestamp < end + length)
     return conds
 
 
@@ -163,11 +166,16 @@ def interval_extent(
 ) -> tuple[int | None, int | None, int]:
     """First and last interval start with rows in [start, end), and how many intervals."""
     t = kpi.table.c
-    stmt = select(
-        func.min(t.interval_start_timestamp), func.max(t.interval_start_timestamp), func.count()
-    ).where(*_range_conds(kpi, interval, start, end))
-    first, last, count = conn.execute(stmt).one()
-    return first, last, int(count)
+    length = interval * 60_000
+    conds = _range_conds(kpi, interval, start, end)
+    # min and max apart: each is then a single index seek
+    first = conn.execute(select(func.min(t.interval_end_timestamp)).where(*conds)).scalar_one()
+    if first is None:
+        return None, None, 0
+    last = conn.execute(select(func.max(t.interval_end_timestamp)).where(*conds)).scalar_one()
+    count = conn.execute(
+        select(func.count(func.distinct(t.interval_end_timestamp))).where(*conds)).scalar_one()
+    return int(first) - length, int(last) - length, int(count)
 
 
 def neighbour_interval(
@@ -180,18 +188,22 @@ def neighbour_interval(
     end: int | None = None,
 ) -> int | None:
     """Start of the interval with rows at or before `at` (step 0; else the first after it),
-    the one before it (step -1) or the one after it (step +1), within [start, end)."""
+    the one starting before `at` (step -1) or the one starting after it (step +1), within
+    [start, end)."""
     t = kpi.table.c
-    col = t.interval_start_timestamp
+    length = interval * 60_000
+    col = t.interval_end_timestamp
+    mark = min(at + length, INT64_MAX)  # the end of an interval that starts at `at`
     conds = _range_conds(kpi, interval, start, end)
-    before = select(func.max(col)).where(*conds, col <= at if step == 0 else col < at)
-    after = select(func.min(col)).where(*conds, col >= at if step == 0 else col > at)
+    before = select(func.max(col)).where(*conds, col <= mark if step == 0 else col < mark)
+    after = select(func.min(col)).where(*conds, col >= mark if step == 0 else col > mark)
     if step > 0:
-        return conn.execute(after).scalar_one()
-    found = conn.execute(before).scalar_one()
-    if found is None and step == 0:
         found = conn.execute(after).scalar_one()
-    return found
+    else:
+        found = conn.execute(before).scalar_one()
+        if found is None and step == 0:
+            found = conn.execute(after).scalar_one()
+    return None if found is None else int(found) - length
 
 
 def series_bucket_ms(interval: int, start: int, end: int, max_points: int) -> int:
@@ -216,12 +228,7 @@ def id_series(
     value = t[kpi.value_column]
     stmt = (
         select(bucket, func.avg(value), func.min(value), func.max(value), func.count())
-        .where(
-            t.interval == interval,
-            t[kpi.id_column] == ident,
-            t.interval_start_timestamp >= start,
-            t.interval_start_timestamp < end,
-        )
+        .where(*_range_conds(kpi, interval, start, end), t[kpi.id_column] == ident)
         .group_by(bucket)
     )
     found = {int(b): (float(mean), int(lo), int(hi), int(n)) for b, mean, lo, hi, n in

@@ -65,8 +65,9 @@
     state.start = Math.max(state.first, state.end - hours * 3600000);
   }
 
-  async function loadExtentAll() {
-    const ext = await kpiflow.api("api/v1/network/extent/", { interval: state.interval });
+  async function loadExtentAll(pending) {
+    const ext = await (pending || kpiflow.api("api/v1/network/extent/", {
+      interval: state.interval }));
     state.first = ext.first;
     state.last = ext.last;
     return ext.last !== null;
@@ -254,6 +255,9 @@
   }
 
   async function start() {
+    readUrl();
+    // ask for the data while BokehJS builds the (empty) charts
+    const extent = kpiflow.api("api/v1/network/extent/", { interval: state.interval });
     const names = ["services-bar", "cells-bar", "services-series", "cells-series"];
     const docs = await Promise.all(names.map((n) => kpiflow.embed(`chart-${n}`, n)));
     for (const kind of Object.keys(KINDS)) {
@@ -270,8 +274,7 @@
         y: series.get_model_by_name(`${kind}-series-y`),
       };
     }
-    readUrl();
-    if (!(await loadExtentAll())) {
+    if (!(await loadExtentAll(extent))) {
       clearCharts();
       setStatus("No network KPIs yet: put files in DATA_DIR and run `kpiflow network run` " +
                 "(or press Run now on the Ingest page).", "empty");
