@@ -66,10 +66,7 @@ def drop_database(url: str) -> None:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of each supported kind."""
-    kind = request.param
+def _database(kind: str, tmp_path: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'kpiflow.db'}"
         return
@@ -81,6 +78,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
     finally:
         drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each supported kind."""
+    yield from _database(request.param, tmp_path)
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def server_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each database server (for what SQLite tests cover elsewhere)."""
+    yield from _database(request.param, tmp_path)
 
 
 @pytest.fixture

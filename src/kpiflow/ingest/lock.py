@@ -30,7 +30,12 @@ def _try_server_lock(conn: Connection, name: str) -> bool:
     if conn.dialect.name == "postgresql":
         stmt = text("SELECT pg_try_advisory_lock(:k)")
         return bool(conn.execute(stmt, {"k": _advisory_key(name)}).scalar())
-    return conn.execute(text("SELECT GET_LOCK(:n, 0)"), {"n": name[:64]}).scalar() == 1
+    # MariaDB lock names are server-wide, PostgreSQL advisory keys per database: scope by database.
+    database = conn.execute(text("SELECT DATABASE()")).scalar() or ""
+    scoped = f"{name}:{database}"
+    if len(scoped) > 64:
+        scoped = f"{name[:40]}:{hashlib.blake2b(database.encode(), digest_size=8).hexdigest()}"
+    return conn.execute(text("SELECT GET_LOCK(:n, 0)"), {"n": scoped}).scalar() == 1
 
 
 @contextmanager
