@@ -153,8 +153,9 @@ def store_keys(conn: Connection, ids: pl.Series) -> pl.DataFrame:
 
 def _write_polls(conn: Connection, frame: pl.DataFrame) -> int:
     """Insert the polls not stored yet (first row of a duplicate wins); returns how many."""
-    rows = frame.select("store_key", "ts_us", "active").sort(
-        "store_key", "ts_us", maintain_order=True)  # key order: B-tree appends, not splits
+    # Grouped by store, file order kept within a store (a stable one-key sort: cheap): the
+    # B-tree then mostly appends, and the first of two rows for one instant is the one kept.
+    rows = frame.select("store_key", "ts_us", "active").sort("store_key", maintain_order=True)
     dialect = conn.dialect.name
     raw: Any = conn.connection.driver_connection
     if dialect == "postgresql":
