@@ -83,3 +83,35 @@ def test_db_upgrade(database_url: str) -> None:
     result = runner.invoke(app, ["--database-url", database_url, "db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert "schema up to date" in result.output
+
+
+def test_ledger_and_quarantine_commands(tmp_path: Path, database_url: str) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    header = ("interval_start_timestamp,interval_end_timestamp,msisdn,bytes_uplink,"
+              "bytes_downlink,service_id,cell_id\n")
+    good = "1488355200000,1488355500000,1,1,1,1,1\n"
+    (data / "mixed.txt").write_text(header + good + "1488355200000,x,1,1,1,1,1\n" + good[:-3] + "\n")
+    (data / "junk.bin").write_bytes(b"\xff\xfe\x00\x00")
+    args = ["--database-url", database_url, "--data-dir", str(data)]
+    assert runner.invoke(app, [*args, "network", "run"]).exit_code == 0
+    shown = runner.invoke(app, [*args, "network", "ledger"], terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert "mixed.txt" in shown.output and "junk.bin" in shown.output
+    rejected = runner.invoke(app, [*args, "network", "ledger", "--status", "rejected"],
+                             terminal_width=200)
+    assert "junk.bin" in rejected.output and "mixed.txt" not in rejected.output
+    assert runner.invoke(app, [*args, "network", "ledger", "--status", "odd"]).exit_code == 1
+    listed = runner.invoke(app, [*args, "network", "quarantine"])
+    assert listed.exit_code == 0 and "2 of 2 rows" in listed.output
+    assert "64-bit" in listed.output and "mixed.txt" in listed.output  # full text: the export
+    target = tmp_path / "q.csv"
+    exported = runner.invoke(app, [*args, "network", "quarantine", "--export", str(target)])
+    assert exported.exit_code == 0 and "wrote 2 quarantined rows" in exported.output
+    lines = target.read_text().splitlines()
+    assert lines[0] == "path,line,reason,raw"
+    assert lines[1].startswith("mixed.txt,3,interval_end_timestamp: not a 64-bit integer")
+    assert lines[2].startswith("mixed.txt,4,expected 7 fields, found 6")
+    nowhere = runner.invoke(app, [*args, "network", "quarantine", "--export",
+                                  str(tmp_path / "no" / "such" / "dir.csv")])
+    assert nowhere.exit_code == 1 and "cannot write" in nowhere.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,10 +10,11 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from kpiflow.console import fail, out, progress_reporter
 from kpiflow.errors import ConfigError, KpiflowError
+from kpiflow.ingest import history
 from kpiflow.packs.network import generate as gen
 from kpiflow.packs.network import pipeline, queries
 from kpiflow.packs.network.config import NetworkSettings
@@ -117,3 +119,84 @@ def _print_top(conn: Connection, kpi: Kpi, interval: int, start: int | None) -> 
     for row in queries.kpi_rows(conn, kpi, f):
         table.add_row(str(row["rank"]), str(row[kpi.id_column]), f"{row[kpi.value_column]:,}")
     out.print(table)
+
+
+def _engine(rt: Runtime) -> Engine:
+    engine = connect_checked(rt.settings.database_url)
+    ensure_schema(engine, rt.settings.resolved_state_dir)
+    return engine
+
+
+@app.command()
+def ledger(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(help="Only `ingested` or `rejected` files.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+) -> None:
+    """Show each input file's status: rows, bad rows, and why a file was rejected."""
+    rt: Runtime = ctx.obj
+    if status not in (None, "ingested", "rejected"):
+        fail("--status must be ingested or rejected")
+    try:
+        engine = _engine(rt)
+        try:
+            with engine.connect() as conn:
+                rows = history.ledger_rows(conn, "network", status, limit)
+                total = history.ledger_count(conn, "network", status)
+        finally:
+            engine.dispose()
+    except KpiflowError as exc:
+        fail(exc)
+    table = Table(title=f"network ledger: {len(rows):,} of {total:,} files, newest first")
+    for column in ("path", "status", "rows", "bad rows", "updated (UTC)", "note"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(r["path"], r["status"], f"{r['rows']:,}", f"{r['bad_rows']:,}",
+                      r["updated_at"].strftime("%Y-%m-%d %H:%M:%S"), r["error"] or "")
+    out.print(table)
+
+
+@app.command()
+def quarantine(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="Rows to show.")] = 50,
+    export: Annotated[
+        Path | None, typer.Option(help="Write every quarantined row to this CSV file.")
+    ] = None,
+) -> None:
+    """List quarantined rows (file, line, reason, raw text), or export them all as CSV."""
+    rt: Runtime = ctx.obj
+    try:
+        engine = _engine(rt)
+        try:
+            with engine.connect() as conn:
+                if export is not None:
+                    written = _export_quarantine(conn, export)
+                    out.print(f"wrote {written:,} quarantined rows to {export}")
+                    return
+                rows = history.quarantine_rows(conn, "network", limit)
+                total = history.quarantine_count(conn, "network")
+        finally:
+            engine.dispose()
+    except OSError as exc:
+        fail(f"cannot write {export}: {exc.strerror or exc}")
+    except KpiflowError as exc:
+        fail(exc)
+    table = Table(title=f"network quarantine: {len(rows):,} of {total:,} rows")
+    for column in ("path", "line", "reason", "raw"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(r["path"], str(r["line"]), r["reason"], r["raw"])
+    out.print(table)
+
+
+def _export_quarantine(conn: Connection, target: Path) -> int:
+    """Stream every quarantined row to CSV, a page at a time; returns the number written."""
+    page, written = 10_000, 0
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "line", "reason", "raw"])
+        while rows := history.quarantine_rows(conn, "network", page, written):
+            writer.writerows([r["path"], r["line"], r["reason"], r["raw"]] for r in rows)
+            written += len(rows)
+    return written
