@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 from pathlib import Path
 
@@ -108,10 +109,14 @@ def test_ledger_and_quarantine_commands(tmp_path: Path, database_url: str) -> No
     target = tmp_path / "q.csv"
     exported = runner.invoke(app, [*args, "network", "quarantine", "--export", str(target)])
     assert exported.exit_code == 0 and "wrote 2 quarantined rows" in exported.output
-    lines = target.read_text().splitlines()
-    assert lines[0] == "path,line,reason,raw"
-    assert lines[1].startswith("mixed.txt,3,interval_end_timestamp: not a 64-bit integer")
-    assert lines[2].startswith("mixed.txt,4,expected 7 fields, found 6")
+    with open(target, newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [
+        ["path", "line", "reason", "raw"],
+        ["mixed.txt", "3", "interval_end_timestamp: not a 64-bit integer: 'x'",
+         "1488355200000,x,1,1,1,1,1"],
+        ["mixed.txt", "4", "expected 7 fields, found 6", "1488355200000,1488355500000,1,1,1,1"],
+    ]
     nowhere = runner.invoke(app, [*args, "network", "quarantine", "--export",
                                   str(tmp_path / "no" / "such" / "dir.csv")])
     assert nowhere.exit_code == 1 and "cannot write" in nowhere.output
