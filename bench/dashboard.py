@@ -39,15 +39,19 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 
 def _rows(rng: np.random.Generator, starts: np.ndarray, length: int, id_pool: int,
           scale: float, id_col: str, value_col: str) -> list[dict[str, int]]:
+    """Top-10 rows with a daily cycle and noise, values falling with rank; ids 1-3 lead and
+    the others rotate through a pool, distinct within an interval, recurring over the year."""
     n = len(starts)
-    # a daily cycle, noise, and ids drawn from a pool so that each one recurs across the year
     hour = (starts // HOUR) % 24
     level = scale * (1.2 + np.sin((hour - 6) / 24 * 2 * np.pi))
+    shares = np.sort(rng.uniform(0.05, 1.0, (n, TOP)), axis=1)[:, ::-1]
+    values = (level[:, None] * shares / np.arange(1, TOP + 1) ** 0.5).astype(np.int64) + 1
+    offsets = rng.integers(0, id_pool, n)
     out = []
     for rank in range(1, TOP + 1):
-        ids = rng.integers(1, id_pool + 1, n) if rank > 3 else np.full(n, rank)
-        values = (level / rank * rng.uniform(0.8, 1.2, n)).astype(np.int64) + 1
-        for s, i, v in zip(starts.tolist(), ids.tolist(), values.tolist(), strict=True):
+        ids = np.full(n, rank) if rank <= 3 else 4 + (offsets + rank) % (id_pool - 3)
+        for s, i, v in zip(starts.tolist(), ids.tolist(), values[:, rank - 1].tolist(),
+                           strict=True):
             out.append({"interval_start_timestamp": s, "interval_end_timestamp": s + length,
                         "interval": length // 60_000, "rank": rank, id_col: i, value_col: v})
     return out

@@ -150,6 +150,7 @@ def screenshot(page: Any, name: str) -> Path:
     """Save a full-page screenshot under tests/test-artifacts/dashboard/ (git-ignored)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    page.mouse.move(0, 0)  # no hover tooltip over the picture
     page.screenshot(path=str(path), full_page=True)
     return path
 

@@ -120,7 +120,7 @@
     slider.max = String(Math.max(0, Math.floor((state.end - 1 - state.start) / len())));
     slider.value = String(Math.max(0, Math.floor((s - state.start) / len())));
     for (const kind of Object.keys(KINDS)) {
-      charts[kind].marker.location = s;
+      charts[kind].marker.location = s + len() / 2;
     }
   }
 
@@ -189,11 +189,13 @@
       return `mean ${fmt(m)} per ${intervalName()} (min ${fmt(s.min[i])}, max ` +
         `${fmt(s.max[i])}; in the top ${cfg.topN} in ${s.n[i]} of ${per})`;
     });
-    charts[kind].series.data = {
-      t: s.t, mean: s.mean.map(nan),
+    const hm = (text) => text.slice(11);
+    charts[kind].series.data = {  // a point stands in the middle of the time it covers
+      t: s.t.map((t) => t + s.bucket_ms / 2), mean: s.mean.map(nan),
       lo: rolled ? s.min.map(nan) : s.mean.map(() => NaN),
       hi: rolled ? s.max.map(nan) : s.mean.map(() => NaN),
-      when: s.t.map((t) => `${kpiflow.fmtUtc(t)} (${kpiflow.fmtLocal(t)})`),
+      when: s.t.map((t) => `${kpiflow.fmtUtc(t).slice(0, -4)} – ${hm(kpiflow.fmtUtc(t + s.bucket_ms))}` +
+        ` (local ${hm(kpiflow.fmtLocal(t, false, true))} – ${hm(kpiflow.fmtLocal(t + s.bucket_ms))})`),
       text,
     };
     charts[kind].dots.visible = s.t.length <= 150;
@@ -208,8 +210,8 @@
       ? `Each point: the mean over the ${intervalName()}s of ${bucket} (band: min to max), ` +
         `so ${kpiflow.fmtInt(s.t.length)} points cover the range. Gaps: not in the top ` +
         `${cfg.topN}. Click another bar to switch.`
-      : `Each point: one ${intervalName()}. Gaps: intervals where it is not in the top ` +
-        `${cfg.topN}. Click another bar to switch.`;
+      : `Each point: one ${intervalName()}. Gaps: ${intervalName()}s where it is not in the ` +
+        `top ${cfg.topN}. Click another bar to switch.`;
     note.textContent = note.dataset.base;
     seriesKey[kind] = key;
   }
