@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from kpiflow.api.deps import DbDep, RuntimeDep
 from kpiflow.errors import ConfigError
-from kpiflow.packs.stores import jobs, queries, schema
+from kpiflow.packs.stores import explain, jobs, queries, schema
 from kpiflow.packs.stores.config import StoresSettings
 from kpiflow.registry import Runtime
 
@@ -95,3 +95,21 @@ def combined_report(rt: RuntimeDep) -> Any:
     if not path.is_file():
         raise HTTPException(404, "no combined report yet; it is computed hourly by `kpiflow serve`")
     return FileResponse(path, media_type="text/csv", filename="combined_report.csv")
+
+
+@router.get("/api/v1/stores/{store_id}/week")
+def store_week(
+    store_id: Annotated[str, Path(max_length=64)], request: Request, rt: RuntimeDep,
+    now: Annotated[str | None, Query(description="End of the week, ISO 8601; default latest poll.")]
+    = None,
+) -> dict[str, Any]:
+    """One store's last week as local-day lanes: business hours, up and down parts, polls."""
+    try:
+        now_us = None if now is None else schema.parse_instant_us(now)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        ex = explain.explain(request.app.state.engine, rt.pack_settings["stores"], store_id, now_us)
+    except explain.UnknownStore as exc:
+        raise HTTPException(404, str(exc)) from None
+    return explain.week_timeline(ex)

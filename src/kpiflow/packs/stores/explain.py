@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -122,3 +122,60 @@ def explain(db: Engine, stores_settings: StoresSettings, store_id: str,
     numbers = rep.compute(inputs)
     ex.row = rep.to_table(numbers, detail=True).row(0, named=True)
     return ex
+
+
+def _joined(pieces: list[list[float]]) -> list[list[float]]:
+    out: list[list[float]] = []
+    for start, end in sorted(pieces):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return out
+
+
+def week_timeline(ex: Explanation) -> dict[str, object]:
+    """The week as lanes of local days, for the dashboard's timeline.
+
+    Each lane is one local date [midnight, next midnight) of the store's zone (23 or 25 hours on
+    DST days); everything in it is in hours since that midnight: business intervals, the up and
+    down parts of them, and the polls.
+    """
+    zone = ZoneInfo(ex.zone)
+    lo, hi = ex.windows["week"]
+    business = [(i.start_utc, i.end_utc) for i in ex.intervals["week"]]
+    segments = [(s.start_utc or lo, s.end_utc or hi, s.active) for s in ex.segments]
+    lanes = []
+    day = lo.astimezone(zone).date()
+    while True:
+        start = datetime.combine(day, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), datetime.min.time(),
+                               tzinfo=zone).astimezone(UTC)
+        if start >= hi:
+            break
+        a, b = max(start, lo), min(end, hi)
+
+        def hours(t: datetime, origin: datetime = start) -> float:
+            return round((t - origin).total_seconds() / 3600, 4)
+
+        lane: dict[str, object] = {
+            "date": day.isoformat(), "weekday": day.strftime("%a"), "length": hours(end),
+            "window": [hours(a), hours(b)], "business": [], "up": [], "down": [], "polls": []}
+        for bs, be in business:
+            s, e = max(bs, a), min(be, b)
+            if e <= s:
+                continue
+            lane["business"].append([hours(s), hours(e)])  # type: ignore[attr-defined]
+            for ss, se, active in segments:
+                x, y = max(s, ss), min(e, se)
+                if y > x:
+                    lane["up" if active else "down"].append(  # type: ignore[attr-defined]
+                        [hours(x), hours(y)])
+        for kind in ("up", "down"):  # one bar for touching pieces of the same status
+            lane[kind] = _joined(lane[kind])  # type: ignore[arg-type]
+        lane["polls"] = [[hours(t), up] for t, up in ex.polls if a <= t < b]
+        lanes.append(lane)
+        day += timedelta(days=1)
+    return {"store_id": ex.store_id, "zone": ex.zone, "zone_is_default": ex.zone_is_default,
+            "now": ex.now.isoformat(), "hours_rows": ex.hours_rows, "lanes": lanes,
+            "row": ex.row}

@@ -3,9 +3,9 @@
 from datetime import timedelta
 from pathlib import Path
 
-from kpiflow.packs.stores import api, cli, jobs, tables
+from kpiflow.packs.stores import api, cli, jobs, pages, tables
 from kpiflow.packs.stores.config import StoresSettings
-from kpiflow.registry import Job, Pack
+from kpiflow.registry import Job, Pack, Page
 
 pack = Pack(
     name="stores",
@@ -22,4 +22,5 @@ pack = Pack(
             every=lambda ss: timedelta(seconds=ss.stores_report_every_seconds),
         ),
     ),
+    pages=(Page("/stores", "Stores", pages.overview),),
 )

@@ -1,0 +1,179 @@
+// Stores page: trigger a report and poll it, download it, draw one store's week as lanes.
+"use strict";
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const status = $("stores-status");
+  document.body.dataset.state = "ready";
+
+  function nowParam(value) {
+    if (!value.trim()) return null;
+    const ms = kpiflow.fromInputUtc(value);
+    if (ms === null) throw new Error("write the time as YYYY-MM-DD HH:MM (UTC)");
+    return new Date(ms).toISOString();
+  }
+
+  function say(el, text, kind) {
+    el.textContent = text;
+    el.className = (el.className.split(" ")[0]) + " " + (kind || "");
+  }
+
+  // ---- report: trigger, poll, download, preview
+  const state = $("report-state");
+  const bar = $("report-progress");
+  const link = $("report-download");
+
+  async function poll(id) {
+    const url = new URL("get_report", document.baseURI);
+    url.searchParams.set("report_id", id);
+    for (;;) {
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`${response.status}: ${await response.text()}`);
+      const type = response.headers.get("content-type") || "";
+      if (type.startsWith("text/csv")) return [url.toString(), await response.text()];
+      const body = await response.json();
+      if (body.status === "Failed") throw new Error("report failed: " + body.error);
+      bar.hidden = false;
+      bar.max = body.stores_total || 1;
+      bar.value = body.stores_done || 0;
+      say(state, body.stores_total
+        ? `Running: ${kpiflow.fmtInt(body.stores_done)} of ${kpiflow.fmtInt(body.stores_total)} stores`
+        : "Running…", "busy");
+      await new Promise((r) => setTimeout(r, 400));
+    }
+  }
+
+  function preview(csv) {
+    const lines = csv.trim().split("\n");
+    const table = $("report-preview");
+    const head = lines[0].split(",");
+    table.tHead.innerHTML = "<tr>" + head.map((h) => `<th>${h}</th>`).join("") + "</tr>";
+    const body = lines.slice(1, 21).map((line) => {
+      const cells = line.split(",");
+      return "<tr>" + cells.map((c, i) => i === 0
+        ? `<td><button type="button" class="link sample" data-store="${c}">${c}</button></td>`
+        : `<td class="num">${c}</td>`).join("") + "</tr>";
+    });
+    table.tBodies[0].innerHTML = body.join("");
+    table.hidden = false;
+    return lines.length - 1;
+  }
+
+  $("report-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = $("trigger");
+    button.disabled = true;
+    link.hidden = true;
+    try {
+      const params = { now: nowParam($("report-now").value), max_hold: $("report-hold").value.trim() };
+      const started = await kpiflow.api("trigger_report", params, { method: "POST" });
+      say(state, "Running…", "busy");
+      const [url, csv] = await poll(started.report_id);
+      bar.value = bar.max;
+      const rows = preview(csv);
+      link.href = url;
+      link.download = `report-${started.report_id}.csv`;
+      link.hidden = false;
+      say(state, `Complete: ${kpiflow.fmtInt(rows)} stores (first 20 shown)`, "ok");
+    } catch (err) {
+      say(state, err.message, "error");
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  // ---- one store's week
+  const SVG = "http://www.w3.org/2000/svg";
+  const LEFT = 90, WIDTH = 1000, LANE = 26, GAP = 8, TOP = 22;
+
+  function el(name, attrs, parent, title) {
+    const node = document.createElementNS(SVG, name);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    if (title) {
+      const t = document.createElementNS(SVG, "title");
+      t.textContent = title;
+      node.appendChild(t);
+    }
+    parent.appendChild(node);
+    return node;
+  }
+
+  const fmtH = (h) => {
+    const m = Math.round(h * 60);
+    return `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+  };
+
+  function draw(week) {
+    const box = $("timeline");
+    box.innerHTML = "";
+    const scale = WIDTH / 25;  // 25 hours fit a DST day
+    const height = TOP + week.lanes.length * (LANE + GAP);
+    const svg = el("svg", { viewBox: `0 0 ${LEFT + WIDTH + 10} ${height}`, role: "img",
+                            "aria-label": `week of store ${week.store_id}` }, box);
+    for (let h = 0; h <= 24; h += 3) {
+      el("text", { x: LEFT + h * scale, y: 12, "text-anchor": "middle" }, svg).textContent =
+        String(h).padStart(2, "0") + ":00";
+    }
+    week.lanes.forEach((lane, i) => {
+      const y = TOP + i * (LANE + GAP);
+      const g = el("g", { class: "lane", "data-date": lane.date }, svg);
+      el("text", { x: 0, y: y + LANE * 0.7 }, g).textContent = `${lane.weekday} ${lane.date.slice(5)}`;
+      el("rect", { class: "lane-bg", x: LEFT, y, width: lane.length * scale, height: LANE }, g,
+         `${lane.date}: ${lane.length} hours`);
+      for (const [a, b] of lane.business) {
+        el("rect", { class: "business", x: LEFT + a * scale, y, width: (b - a) * scale,
+                     height: LANE }, g, `business ${fmtH(a)}-${fmtH(b)} local`);
+      }
+      for (const kind of ["up", "down"]) {
+        for (const [a, b] of lane[kind]) {
+          el("rect", { class: kind, x: LEFT + a * scale, y: y + 8, width: Math.max((b - a) * scale, 0.5),
+                       height: LANE - 8 }, g, `${kind} ${fmtH(a)}-${fmtH(b)} local (${Math.round((b - a) * 60)} min)`);
+        }
+      }
+      const [wa, wb] = lane.window;  // outside the week window: faded
+      if (wa > 0) el("rect", { class: "outside", x: LEFT, y, width: wa * scale, height: LANE }, g);
+      if (wb < lane.length) {
+        el("rect", { class: "outside", x: LEFT + wb * scale, y, width: (lane.length - wb) * scale,
+                     height: LANE }, g);
+      }
+      for (const [t, up] of lane.polls) {
+        el("rect", { class: up ? "poll-up" : "poll-down", x: LEFT + t * scale - 1, y, width: 2,
+                     height: 7 }, g, `poll at ${fmtH(t)} local: ${up ? "active" : "inactive"}`);
+      }
+    });
+    const r = week.row;
+    $("store-info").textContent =
+      `Zone ${week.zone}${week.zone_is_default ? " (default)" : ""}; now ${week.now}. ` +
+      `Last week: ${r.uptime_last_week} h up, ${r.downtime_last_week} h down of ` +
+      `${r.business_last_week} h business; last day: ${r.uptime_last_day} h up, ` +
+      `${r.downtime_last_day} h down; last hour: ${r.uptime_last_hour} min up, ` +
+      `${r.downtime_last_hour} min down.`;
+  }
+
+  async function showStore() {
+    const id = $("store-id").value.trim();
+    if (!id) return;
+    document.body.dataset.state = "loading";
+    say(status, "Loading…", "");
+    try {
+      const week = await kpiflow.api(`api/v1/stores/${encodeURIComponent(id)}/week`,
+                                     { now: nowParam($("store-now").value) });
+      draw(week);
+      say(status, "", "");
+      document.body.dataset.state = "ready";
+    } catch (err) {
+      $("timeline").innerHTML = "";
+      $("store-info").textContent = "";
+      say(status, err.message, "error");
+      document.body.dataset.state = "error";
+    }
+  }
+
+  $("store-form").addEventListener("submit", (event) => { event.preventDefault(); showStore(); });
+  document.addEventListener("click", (event) => {
+    const target = event.target.closest("button.sample");
+    if (!target) return;
+    $("store-id").value = target.dataset.store;
+    showStore();
+  });
+  if ($("store-id").value) showStore();
+})();

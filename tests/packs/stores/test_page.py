@@ -1,0 +1,101 @@
+"""The Stores page in headless Chromium: trigger a report, watch it, download it, one week."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from kpiflow.api.app import create_app
+from kpiflow.config import Settings
+from kpiflow.packs.stores import generate, load
+from kpiflow.registry import Runtime, discover_packs
+from tests.dashboard.conftest import screenshot
+from tests.dashboard.servers import serve
+
+pytestmark = pytest.mark.xdist_group("browser")
+READY = "body[data-state=ready]"
+
+
+@pytest.fixture(scope="module")
+def stores_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The statement's example store plus 30 generated stores, served by uvicorn."""
+    root = tmp_path_factory.mktemp("stores-site")
+    (root / "h.csv").write_text("store_id,dayOfWeek,start_time_local,end_time_local\n"
+                                "s1,0,09:00:00,12:00:00\ns1,6,22:00:00,02:00:00\n")
+    (root / "z.csv").write_text("store_id,timezone_str\ns1,America/New_York\n")
+    (root / "s.csv").write_text("store_id,timestamp_utc,status\n"
+                                "s1,2023-01-23 15:14:00 UTC,active\n"
+                                "s1,2023-01-23 16:15:00 UTC,inactive\n")
+    ids = [f"t{i:02d}" for i in range(30)]
+    generate.generate(ids, datetime(2023, 1, 16, 17, tzinfo=UTC), 7, 5, root / "g.csv")
+    settings = Settings(database_url=f"sqlite:///{root / 'kpiflow.db'}", state_dir=root / "state")
+    load.load_files(settings, {"hours": root / "h.csv", "timezones": root / "z.csv",
+                               "status": root / "s.csv"})
+    load.load_files(settings, {"status": root / "g.csv"})
+    with serve(create_app(Runtime.build(settings, discover_packs()))) as url:
+        yield url
+
+
+def test_trigger_watch_download(stores_site: str, browser_page: tuple[Any, Any]) -> None:
+    page, console = browser_page
+    page.goto(f"{stores_site}/stores")
+    page.wait_for_selector(READY, state="attached")
+    page.fill("#report-now", "2023-01-23 17:00")
+    page.click("#trigger")
+    page.wait_for_selector("#report-state.ok", timeout=60_000)
+    assert "Complete: 31 stores" in page.inner_text("#report-state")
+    first = page.locator("#report-preview tbody tr").first.inner_text().split("\t")
+    # The statement's example plus the Sunday 22:00-02:00 shift: 4 more hours up.
+    assert first == ["s1", "15.00", "6.25", "6.25", "45.00", "0.75", "0.75"]
+    href = page.get_attribute("#report-download", "href")
+    csv = httpx.get(href).text
+    assert csv.splitlines()[1] == "s1,15.00,6.25,6.25,45.00,0.75,0.75"
+    assert len(csv.splitlines()) == 32
+    screenshot(page, "stores-report")
+    assert console.errors == []
+
+
+def test_one_store_week_timeline(stores_site: str, browser_page: tuple[Any, Any]) -> None:
+    page, console = browser_page
+    page.goto(f"{stores_site}/stores")
+    page.fill("#store-id", "s1")
+    page.fill("#store-now", "2023-01-23 17:00")
+    page.click("#show-store")
+    page.wait_for_selector("#timeline svg")
+    page.wait_for_selector(READY, state="attached")
+    lanes = page.locator("#timeline g.lane")
+    assert lanes.count() == 8  # the week spans 8 local dates
+    monday = page.locator('#timeline g.lane[data-date="2023-01-23"]')
+    assert monday.locator("rect.business").count() == 2  # 00:00-02:00 (from Sunday), 09-12
+    titles = [t.text_content() for t in monday.locator("rect.up title, rect.down title").all()]
+    assert titles == ["up 00:00-02:00 local (120 min)", "up 09:00-11:15 local (135 min)",
+                      "down 11:15-12:00 local (45 min)"]
+    # Sunday 22:00 to Monday 02:00: shaded on both lanes.
+    sunday = page.locator('#timeline g.lane[data-date="2023-01-22"]')
+    assert sunday.locator("rect.business").count() == 1
+    assert monday.locator("rect.poll-up").count() == 1
+    assert monday.locator("rect.poll-down").count() == 1
+    info = page.inner_text("#store-info")
+    assert "America/New_York" in info and "15 min up, 45 min down" in info
+    screenshot(page, "stores-week")
+    # A store from the examples list, and an unknown one.
+    page.locator("button.sample").first.click()
+    page.wait_for_function("document.body.dataset.state === 'ready'")
+    page.fill("#store-id", "nobody")
+    page.fill("#store-now", "")
+    page.click("#show-store")
+    page.wait_for_selector("body[data-state=error]")
+    assert "no polls" in page.inner_text("#stores-status")
+    assert [e for e in console.errors if "404" not in e] == []
+
+
+def test_page_is_in_the_navigation(stores_site: str) -> None:
+    home = httpx.get(f"{stores_site}/").text
+    assert 'href="stores"' in home
+    assert httpx.get(f"{stores_site}/api/v1/stores/s1/week",
+                     params={"now": "2023-01-23T17:00:00Z"}).json()["row"]["uptime_last_hour"] == 15.0
+    assert httpx.get(f"{stores_site}/api/v1/stores/s1/week", params={"now": "x"}).status_code == 422
