@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select
 
+from kpiflow.api.app import create_app
+from kpiflow.config import Settings
 from kpiflow.packs.network import tables
+from kpiflow.registry import Runtime, discover_packs
 from tests.dashboard.conftest import START, Console, Site, screenshot
+from tests.dashboard.servers import serve
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -159,7 +164,8 @@ def test_stepping_and_the_hourly_interval(
 
 def test_network_page_behind_a_path_prefix(site: Site, browser_page: tuple[Any, Console]) -> None:
     page, console = browser_page
-    _open(page, f"{site.url_prefixed}/network")
+    _open(page, f"{site.url_prefixed}/")  # the root opens the first page, under the prefix
+    assert page.url.startswith(f"{site.url_prefixed}/network")
     assert _state(page)["current"] == _latest(site, 5)
     assert _bars(page, "services") == _db_top(
         site, tables.service_traffic_volume, 5, _latest(site, 5))
@@ -170,4 +176,22 @@ def test_network_page_behind_a_path_prefix(site: Site, browser_page: tuple[Any, 
     page.click("header nav >> text=Ingest")
     page.wait_for_selector(READY, state="attached")
     assert page.url.startswith(site.url_prefixed + "/ingest")
+    assert console.errors == []
+
+
+def test_an_empty_database_says_what_to_do(
+    tmp_path: Path, browser_page: tuple[Any, Console]
+) -> None:
+    page, console = browser_page
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}",
+                        data_dir=tmp_path / "data", state_dir=tmp_path / "state")
+    with serve(create_app(Runtime.build(settings, discover_packs()))) as url:
+        page.goto(f"{url}/network")
+        page.wait_for_selector("body[data-state=empty]", state="attached", timeout=30_000)
+        assert "kpiflow network run" in page.inner_text("#network-status")
+        assert page.is_disabled("#next") and page.is_disabled("#prev")
+        screenshot(page, "network-empty")
+        page.goto(f"{url}/ingest")
+        page.wait_for_selector(READY, state="attached")
+        assert "No run yet" in page.inner_text("main")
     assert console.errors == []

@@ -33,12 +33,13 @@ def _client(tmp_path: Path, *extra: Pack, **settings: object) -> TestClient:
 
 def test_a_new_pack_adds_its_page_to_the_navigation_without_core_edits(tmp_path: Path) -> None:
     with _client(tmp_path, EXAMPLE) as client:
-        home = client.get("/").text
+        home = client.get("/", follow_redirects=False)
         page = client.get("/example")
         network = client.get("/network").text
+    assert (home.status_code, home.headers["location"]) == (307, "./network")
     assert page.status_code == 200
     # the pack's page is wrapped in the shell, with every page in the navigation
-    for html in (home, page.text, network):
+    for html in (page.text, network):
         assert re.search(r'<nav aria-label="pages">.*href="network".*href="example"'
                          r'.*href="ingest"', html)
     assert 'href="example" class=active aria-current=page' in page.text
@@ -49,7 +50,7 @@ def test_a_new_pack_adds_its_page_to_the_navigation_without_core_edits(tmp_path:
 
 def test_pages_fetch_nothing_from_outside(tmp_path: Path) -> None:
     with _client(tmp_path) as client:
-        for path in ("/", "/network", "/ingest"):
+        for path in ("/network", "/ingest"):
             html = client.get(path).text
             urls = re.findall(r'(?:src|href)="([^"]+)"', html)
             assert urls and not [u for u in urls if re.match(r"(?i)[a-z]+:|//|/", u)], path
@@ -67,6 +68,8 @@ def test_base_href_follows_the_root_path(tmp_path: Path) -> None:
     app = create_app(Runtime.build(s, discover_packs()))
     with TestClient(app, root_path="/kpiflow") as client:
         assert '<base href="/kpiflow/">' in client.get("/network").text
+        home = client.get("/", follow_redirects=False)
+        assert home.headers["location"] == "/kpiflow/network"
 
 
 def test_two_pages_on_one_path_are_refused(tmp_path: Path) -> None:

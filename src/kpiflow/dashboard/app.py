@@ -16,7 +16,7 @@ from typing import Any
 import bokeh
 from bokeh.util.paths import bokehjs_path
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.staticfiles import StaticFiles
 
@@ -92,14 +92,6 @@ def shell(request: Request, pages: tuple[Page, ...], current: str, title: str,
 """
 
 
-def _home(pages: tuple[Page, ...]) -> PageContent:
-    cards = "".join(
-        f'<li><a class="card" href="{escape(p.path.lstrip("/"))}">{escape(p.title)}</a></li>'
-        for p in pages
-    )
-    return PageContent(f'<h1>kpiflow</h1><ul class="cards">{cards}</ul>')
-
-
 def _page_route(page: Page, pages: tuple[Page, ...]) -> Callable[..., HTMLResponse]:
     def route(request: Request, runtime: RuntimeDep, db: DbDep) -> HTMLResponse:
         result: Any = page.render(PageContext(request, runtime, db))
@@ -117,9 +109,11 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.mount("/static/bokeh", StaticFiles(directory=bokehjs_path()), name="bokehjs")
     app.mount("/static/dashboard", StaticFiles(directory=STATIC), name="dashboard-static")
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home(request: Request) -> HTMLResponse:
-        return HTMLResponse(shell(request, pages, "/", "Dashboard", _home(pages)))
+    @app.get("/", include_in_schema=False)
+    def home(request: Request) -> RedirectResponse:
+        """The dashboard opens on the first page of the navigation."""
+        first = pages[0].path.lstrip("/")
+        return RedirectResponse(base_href(request, "/") + first, status_code=307)
 
     for page in pages:
         app.add_api_route(page.path, _page_route(page, pages), methods=["GET"],

@@ -113,6 +113,7 @@
     $("current-utc").textContent = `${kpiflow.fmtUtc(s)} – ${hm(kpiflow.fmtUtc(e))}`;
     $("current-local").textContent =
       `local time: ${kpiflow.fmtLocal(s, false, true)} – ${hm(kpiflow.fmtLocal(e))}`;
+    $("position").disabled = false;
     $("prev").disabled = top.previous === null;
     $("next").disabled = top.next === null;
     $("latest").disabled = top.next === null;
@@ -125,6 +126,7 @@
   }
 
   function clearCharts() {
+    document.body.dataset.hasData = "0";  // the CSS hides the empty charts
     for (const kind of Object.keys(KINDS)) {
       charts[kind].factors.factors = [];
       charts[kind].bars.data = { label: [], value: [], text: [], rank: [], id: [] };
@@ -135,7 +137,7 @@
     }
     $("current-utc").textContent = "no interval with data in this range";
     $("current-local").textContent = "";
-    for (const id of ["prev", "next", "latest"]) $(id).disabled = true;
+    for (const id of ["prev", "next", "latest", "position"]) $(id).disabled = true;
   }
 
   async function loadTop(at, step) {
@@ -150,6 +152,7 @@
       return;
     }
     state.current = top.interval_start_timestamp;
+    document.body.dataset.hasData = "1";
     for (const kind of Object.keys(KINDS)) {
       if (state[kind] === null && top[kind].length) state[kind] = top[kind][0].id;
     }
@@ -233,8 +236,8 @@
     $("range-info").textContent =
       `${kpiflow.fmtInt(ext.intervals)} ${unit} with data in this range, which is ` +
       `${kpiflow.fmtLocal(state.start, false, true)} – ${kpiflow.fmtLocal(state.end)} ` +
-      `in local time. Data exists from ${kpiflow.fmtUtc(state.first)} to ` +
-      `${kpiflow.fmtUtc(state.last + len())}.`;
+      `in local time. ` + (state.first === null ? "" : `Data exists from ` +
+      `${kpiflow.fmtUtc(state.first)} to ${kpiflow.fmtUtc(state.last + len())}.`);
   }
 
   async function show(at) {
@@ -276,15 +279,19 @@
         y: series.get_model_by_name(`${kind}-series-y`),
       };
     }
+    wire();
     if (!(await loadExtentAll(extent))) {
-      clearCharts();
-      setStatus("No network KPIs yet: put files in DATA_DIR and run `kpiflow network run` " +
-                "(or press Run now on the Ingest page).", "empty");
+      noData();
       return;
     }
     if (state.start === null || state.end === null || state.end <= state.start) defaultRange();
     await show(state.at);
-    wire();
+  }
+
+  function noData() {
+    clearCharts();
+    setStatus("No network KPIs yet: put files in DATA_DIR and run `kpiflow network run` " +
+              "(or press Run now on the Ingest page).", "empty");
   }
 
   function wire() {
@@ -302,11 +309,13 @@
     }));
     $("interval").addEventListener("change", guard(async () => {
       state.interval = Number($("interval").value);
-      await loadExtentAll();
+      if (!(await loadExtentAll())) return noData();
+      if (state.start === null || state.end === null) defaultRange();
       await show(state.current);
     }));
     for (const button of document.querySelectorAll(".presets button")) {
       button.addEventListener("click", guard(async () => {
+        if (!(await loadExtentAll())) return noData();
         const hours = Number(button.dataset.hours);
         state.end = state.last + len();
         state.start = hours ? Math.max(state.first, state.end - hours * 3600000) : state.first;
