@@ -121,3 +121,16 @@ def test_file_without_header_is_rejected_not_fatal(stores_any_db) -> None:
                               .where(ledger.c.status == "rejected")).all()
     engine.dispose()
     assert errors[0].error.startswith("header lacks column")
+
+
+def test_structural_oddities_keep_their_line_numbers(stores_db) -> None:
+    # A blank line and a long row balance the comma count; padded fields; CRLF; a BOM.
+    summary = stores_db.load(status=(
+        "\ufeffstore_id,timestamp_utc,status\r\n\r\n"
+        "s,2023-01-23 10:00:00,active,extra\r\n"
+        " s , 2023-01-23 11:00:00 UTC , INACTIVE \r\n"
+        "s,2023-01-23 12:00:00,active"))
+    assert (summary.files[0].rows, summary.files[0].bad_rows) == (2, 1)
+    assert _reasons(stores_db.settings.database_url) == [(3, "expected 3 fields, found 4")]
+    row = stores_db.report(now="2023-01-23T12:00:00Z")["s"]
+    assert row["downtime_last_hour"] == 60.0

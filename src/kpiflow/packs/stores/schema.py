@@ -44,7 +44,8 @@ class Parsed:
 
 
 def _header(data: bytes) -> list[str]:
-    first = data.split(b"\n", 1)[0].rstrip(b"\r")
+    end = data.find(b"\n")  # not split(): that would copy the whole file
+    first = data[: end if end >= 0 else len(data)].rstrip(b"\r")
     try:
         return [n.strip().strip('"').lower() for n in first.decode("utf-8").split(",")]
     except UnicodeDecodeError:
@@ -71,28 +72,37 @@ def read_text_columns(data: bytes, wanted: dict[str, tuple[str, ...]]) -> Parsed
     names = _header(data)
     picked = _pick(names, wanted)
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    clean = (
-        data.count(b",") == (len(names) - 1) * lines
-        and b'"' not in data
-        and b"\n\n" not in data
-        and b"\n\r\n" not in data
-    )
+    # Every line has the header's field count (so no blank lines) and nothing is quoted.
+    clean = data.count(b",") == (len(names) - 1) * lines and data.find(b'"') < 0
     if lines <= 1:
         return _line_by_line(data, names, picked)  # header only
-    if clean:
-        frame = pl.read_csv(
-            data, has_header=False, skip_rows=1, columns=list(picked.values()), infer_schema=False,
-            quote_char=None, raise_if_empty=False,
-        ) if _is_utf8(data) else None
+    if clean and _is_utf8(data):
+        try:
+            frame: pl.DataFrame | None = pl.read_csv(
+                data, has_header=False, skip_rows=1, columns=list(picked.values()),
+                infer_schema=False, quote_char=None, raise_if_empty=False)
+        except pl.exceptions.PolarsError:  # e.g. a long row balancing a short one
+            frame = None
         if frame is not None and frame.height == lines - 1:
             frame = frame.rename({f"column_{i}": c for c, i in picked.items()})
             frame = frame.select(list(picked))
             line = pl.int_range(2, frame.height + 2, dtype=pl.Int64, eager=True).alias(LINE)
-            return Parsed(frame.with_columns(pl.all().str.strip_chars(), line), [])
+            if _padded(frame):
+                frame = frame.with_columns(pl.all().str.strip_chars())
+            return Parsed(frame.with_columns(line), [])
     return _line_by_line(data, names, picked)
 
 
+def _padded(frame: pl.DataFrame) -> bool:
+    """True when some field starts or ends with white space (then every field is stripped)."""
+    checks = [getattr(pl.all().str, f"{side}_with")(c) for side in ("starts", "ends")
+              for c in (" ", "\t")]
+    return bool(frame.select(pl.any_horizontal([c.any() for c in checks])).item())
+
+
 def _is_utf8(data: bytes) -> bool:
+    if data.isascii():
+        return True
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
@@ -123,6 +133,8 @@ def _line_by_line(data: bytes, names: list[str], picked: dict[str, int]) -> Pars
 
 def split_bad(data: bytes, frame: pl.DataFrame, bad: list[BadRow]) -> Parsed:
     """Move rows whose `__reason` is set into `bad` (with their raw line), keep the rest."""
+    if frame[REASON].null_count() == frame.height:  # the common case: every row is good
+        return Parsed(frame.drop(REASON), bad)
     rejected = frame.filter(pl.col(REASON).is_not_null()).select(LINE, REASON)
     if rejected.height:
         raw_lines = data.removeprefix(BOM).split(b"\n")
