@@ -10,13 +10,15 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
-from kpiflow.errors import LockBusy
+from kpiflow.errors import DatabaseUnavailable, LockBusy, StateError
 
 POLL_SECONDS = 0.2
 
@@ -39,13 +41,37 @@ def _try_server_lock(conn: Connection, name: str) -> bool:
 
 
 @contextmanager
-def run_lock(engine: Engine, name: str, lock_dir: Path, timeout: float = 0.0) -> Iterator[None]:
-    """Hold the lock `name` for the block; wait up to `timeout` seconds, then raise LockBusy."""
+def _lock_file(path: Path) -> Iterator[IO[str]]:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "w")  # noqa: SIM115 - held open for the lock's lifetime
+    except OSError as exc:
+        raise StateError(f"cannot create lock file {path}: {exc.strerror or exc}") from exc
+    with handle:
+        yield handle
+
+
+LockCheck = Callable[[], None]
+
+
+def _always_held() -> None:
+    """A file lock cannot be lost while this process lives."""
+
+
+@contextmanager
+def run_lock(
+    engine: Engine, name: str, lock_dir: Path, timeout: float = 0.0
+) -> Iterator[LockCheck]:
+    """Hold the lock `name` for the block; wait up to `timeout` seconds, then raise LockBusy.
+
+    Yields a check to call before each commit: a server lock dies with its connection (the
+    server killed it, a network cut), and then raises DatabaseUnavailable, so a pass never
+    goes on writing without the lock that keeps a second pass out.
+    """
     deadline = time.monotonic() + timeout
     busy = LockBusy(f"another {name} pass is running on this database; try again later")
     if engine.dialect.name == "sqlite":
-        lock_dir.mkdir(parents=True, exist_ok=True)
-        with open(lock_dir / f"{name}.lock", "w") as handle:
+        with _lock_file(lock_dir / f"{name}.lock") as handle:
             while True:
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -55,7 +81,7 @@ def run_lock(engine: Engine, name: str, lock_dir: Path, timeout: float = 0.0) ->
                         raise busy from None
                     time.sleep(POLL_SECONDS)
             try:
-                yield
+                yield _always_held
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
         return
@@ -66,7 +92,17 @@ def run_lock(engine: Engine, name: str, lock_dir: Path, timeout: float = 0.0) ->
                 raise busy
             time.sleep(POLL_SECONDS)
         conn.commit()
+
+        def check() -> None:
+            try:
+                conn.execute(text("SELECT 1")).scalar()
+                conn.commit()
+            except SQLAlchemyError as exc:
+                raise DatabaseUnavailable(
+                    f"lost the {name} lock: the database closed its connection"
+                ) from exc
+
         try:
-            yield
+            yield check
         finally:
             conn.invalidate()  # closing the session releases the lock on the server

@@ -18,16 +18,17 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, insert, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
 from kpiflow.config import Settings
 from kpiflow.engine.base import Engine as KpiEngine
 from kpiflow.engine.base import Source
 from kpiflow.engine.duckdb_engine import DuckDBEngine
 from kpiflow.errors import DatabaseUnavailable, KpiOverflow
+from kpiflow.faults import from_environment
 from kpiflow.ingest import ledger, quarantine, runlog
 from kpiflow.ingest.discover import FoundFile, discover
-from kpiflow.ingest.lock import run_lock
+from kpiflow.ingest.lock import LockCheck, run_lock
 from kpiflow.ingest.reader import FileRejected
 from kpiflow.packs.network import partials
 from kpiflow.packs.network.config import NetworkSettings
@@ -43,6 +44,7 @@ PACK = "network"
 AHEAD = 2  # files read, hashed and parsed ahead of the one being recorded
 
 Progress = Callable[[str, int, int], None]
+Checkpoint = Callable[[str], None]
 
 
 @dataclass
@@ -80,10 +82,12 @@ def run_once(
     kpi_engine = engine or DuckDBEngine()
     try:
         ensure_schema(db, state_dir)
-        with run_lock(db, PACK, state_dir, settings.lock_timeout_seconds):
-            summary = _locked_pass(db, settings, net, found, progress, kpi_engine, started)
-    except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        with run_lock(db, PACK, state_dir, settings.lock_timeout_seconds) as lock_held:
+            summary = _locked_pass(db, settings, net, found, progress, kpi_engine, started,
+                                   lock_held)
+    except SQLAlchemyError as exc:  # a dropped connection surfaces as several error types
+        orig = getattr(exc, "orig", None) or exc
+        reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
         raise DatabaseUnavailable(
             f"lost database {redacted(settings.database_url)}: {reason}"
         ) from exc
@@ -102,21 +106,32 @@ def _locked_pass(
     progress: Progress,
     kpi_engine: KpiEngine,
     started: float,
+    lock_held: LockCheck,
 ) -> RunSummary:
     store = StateStore(settings.resolved_state_dir, PACK)
     summary = RunSummary()
+    crash_points = from_environment()
+
+    def crash(point: str) -> None:
+        """A checkpoint: crash here if a test asks, and never go on without the lock."""
+        crash_points(point)
+        lock_held()
+
     with db.begin() as conn:
         run_id = runlog.start(conn, PACK)
+    crash("discovered")
     try:
-        _ingest_files(db, store, net, found, summary, progress)
-        _recompute_dirty(db, store, net.top_n, kpi_engine, summary, progress)
+        _ingest_files(db, store, net, found, summary, progress, crash)
+        crash("files_done")
+        _recompute_dirty(db, store, net.top_n, kpi_engine, summary, progress, crash)
+        crash("recomputed")
         _prune(db, store)
     except Exception as exc:
         summary.seconds = time.perf_counter() - started
         try:
             with db.begin() as conn:
                 runlog.finish(conn, run_id, asdict(summary), error=str(exc)[:2000])
-        except DBAPIError:
+        except SQLAlchemyError:
             pass  # the database is what failed; the original error says why
         raise
     summary.seconds = time.perf_counter() - started
@@ -146,6 +161,7 @@ def _ingest_files(
     found: list[FoundFile],
     summary: RunSummary,
     progress: Progress,
+    crash: Checkpoint,
 ) -> None:
     with db.connect() as conn:
         entries = ledger.load(conn, PACK)
@@ -167,7 +183,9 @@ def _ingest_files(
                 ledger.touch(conn, entry, file.stamp)
             summary.files_unchanged += 1
             continue
-        _ingest_content(db, store, file, entry, sha, ahead, summary)
+        crash("file_read")
+        _ingest_content(db, store, file, entry, sha, ahead, summary, crash)
+        crash("ledger_committed")
         if entry is None:
             summary.files_new += 1
         else:
@@ -239,6 +257,7 @@ def _ingest_content(
     sha: str,
     ahead: _Ahead,
     summary: RunSummary,
+    crash: Checkpoint,
 ) -> None:
     """Record one new or changed file: state first, then one transaction for the rest."""
     with db.connect() as conn:
@@ -261,6 +280,7 @@ def _ingest_content(
         else:
             store.write(sha, partials.PAIRS, built.pairs)
             store.write(sha, partials.BYTES, built.byte_sums)
+            crash("state_written")
             status, rows, bad, bad_rows = ledger.INGESTED, built.rows, built.bad, len(built.bad)
             known = _interval_counts(built, file.path)
     summary.rows += 0 if reuse else rows
@@ -285,6 +305,7 @@ def _ingest_content(
         quarantine.replace(conn, PACK, ledger_id, bad)
         touched = set(old) if counted else set(known) | set(old)
         insert_missing(conn, dirty_intervals, [{START: s} for s in sorted(touched)])
+        crash("ledger_uncommitted")
 
 
 def _interval_counts(built: partials.Partials, path: str) -> dict[int, tuple[int, int]]:
@@ -335,6 +356,7 @@ def _recompute_dirty(
     kpi_engine: KpiEngine,
     summary: RunSummary,
     progress: Progress,
+    crash: Checkpoint,
 ) -> None:
     with db.connect() as conn:
         dirty = sorted(conn.scalars(select(dirty_intervals.c[START])))
@@ -357,7 +379,9 @@ def _recompute_dirty(
         with db.begin() as conn:
             for kpi, start, length, rows in results:
                 _write_kpi(conn, kpi, start, length, rows)
+                crash("kpi_upsert")
             conn.execute(delete(dirty_intervals).where(dirty_intervals.c[START].in_(starts)))
+        crash("hour_committed")
         summary.intervals_updated += len(starts)
         summary.hours_updated += 1
     progress("hours", len(hours), len(hours))

@@ -1,0 +1,138 @@
+"""Faults injected for real: the database dropping connections mid-run, an unwritable state
+directory, a file still being written. Nothing half-done is ever visible; the next pass converges."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from kpiflow.config import Settings
+from kpiflow.errors import StateError
+from kpiflow.packs.network import generate, pipeline
+from kpiflow.packs.network.config import NetworkSettings
+from kpiflow.store.db import make_engine
+from kpiflow.store.migrate import ensure_schema
+from kpiflow.store.tables import ledger
+from tests.packs.network import reference
+from tests.packs.network.files import FIVE, deliver, name, render, row
+from tests.packs.network.tables_read import read_kpis
+
+KPIFLOW = Path(sys.executable).parent / "kpiflow"
+
+
+def _kill_connections(admin_url: str, url: str) -> int:
+    """Drop every connection to the database of `url` from the server side."""
+    database = url.rsplit("/", 1)[1]
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    killed = 0
+    with engine.connect() as conn:
+        if url.startswith("postgresql"):
+            killed = len(conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": database}).all())
+        else:
+            ids = conn.scalars(text(
+                "SELECT id FROM information_schema.processlist WHERE db = :d "
+                "AND id <> CONNECTION_ID()"), {"d": database}).all()
+            for ident in ids:
+                conn.execute(text(f"KILL CONNECTION {int(ident)}"))
+            killed = len(ids)
+    engine.dispose()
+    return killed
+
+
+@pytest.mark.xdist_group("processes")
+def test_database_dropping_connections_mid_run(tmp_path: Path, server_database_url: str) -> None:
+    url = server_database_url
+    admin = url.rsplit("/", 1)[0] + ("/postgres" if url.startswith("postgresql") else "/")
+    data = tmp_path / "data"
+    generate.generate(data, datetime(2026, 2, 1, tzinfo=UTC), 2, 60_000, 2, seed=4)
+    env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(data),
+           "KPIFLOW_STATE_DIR": str(tmp_path / "state"), "KPIFLOW_TOP_N": "5"}
+    subprocess.run([str(KPIFLOW), "db", "upgrade"], env=env, check=True, capture_output=True)
+    proc = subprocess.Popen([str(KPIFLOW), "network", "run"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2.0)  # past imports, into the files
+    while proc.poll() is None:
+        _kill_connections(admin, url)
+        time.sleep(0.2)
+    out, err = proc.communicate()
+    assert proc.returncode == 1, out.decode() + err.decode()
+    errors = [line for line in err.decode().splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "database" in errors[0], err.decode()
+    expected = reference.kpis([p.read_bytes() for p in data.rglob("*.txt")], 5)
+    for key, ranks in read_kpis(url).items():  # whatever was committed is whole and right
+        assert ranks == expected[key], key
+    again = subprocess.run([str(KPIFLOW), "network", "run"], env=env, capture_output=True)
+    assert again.returncode == 0, again.stderr.decode()
+    assert read_kpis(url) == expected
+
+
+@pytest.mark.parametrize("where", ["under /proc", "under a file"])
+def test_unwritable_state_dir_is_a_clear_error(tmp_path: Path, sqlite_url: str,
+                                               where: str) -> None:
+    data = tmp_path / "data"
+    deliver(data / name(FIVE, 1), render([row(0, 1, 1, 1, 1, 1)]))
+    (tmp_path / "a-file").write_text("x")
+    state = Path("/proc/kpiflow-state") if where == "under /proc" else tmp_path / "a-file" / "s"
+    ensure_schema(make_engine(sqlite_url), tmp_path / "locks")
+    settings = Settings(database_url=sqlite_url, data_dir=data, state_dir=state)
+    with pytest.raises(StateError, match="cannot"):
+        pipeline.run_once(settings)
+    engine = create_engine(sqlite_url)
+    with engine.connect() as conn:
+        assert list(conn.execute(select(ledger.c.path))) == []  # nothing recorded half
+    engine.dispose()
+    fixed = Settings(database_url=sqlite_url, data_dir=data, state_dir=tmp_path / "state")
+    assert pipeline.run_once(fixed).files_new == 1
+
+
+def test_state_dir_error_through_the_cli(tmp_path: Path, sqlite_url: str) -> None:
+    (tmp_path / "data").mkdir()
+    result = subprocess.run(
+        [str(KPIFLOW), "--database-url", sqlite_url, "--data-dir", str(tmp_path / "data"),
+         "--state-dir", "/proc/kpiflow-state", "network", "run"], capture_output=True)
+    assert result.returncode == 1
+    assert result.stderr.decode().strip().startswith("error: cannot")
+    assert result.stderr.decode().strip().count("\n") == 0
+
+
+def test_file_still_being_written_is_taken_whole_later(tmp_path: Path, sqlite_url: str) -> None:
+    data = tmp_path / "data"
+    path = data / name(FIVE, 1)
+    deliver(path, render([row(0, 1, 1, 1, 1, 1)]))
+    stop = threading.Event()
+
+    def writer() -> None:
+        with open(path, "a") as handle:
+            i = 2
+            while not stop.is_set():
+                handle.write(f"0,{FIVE},{i},1,1,1,{i % 3}\n")
+                handle.flush()
+                i += 1
+                time.sleep(0.001)
+
+    settings = Settings(database_url=sqlite_url, data_dir=data, state_dir=tmp_path / "state")
+    net = NetworkSettings(network_settle_seconds=30)
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        summary = pipeline.run_once(settings, net)
+    finally:
+        stop.set()
+        thread.join()
+    assert (summary.files_waiting, summary.files_new) == (1, 0)
+    assert read_kpis(sqlite_url) == {}
+    old = time.time() - 60  # the writer is done: the file has settled
+    os.utime(path, (old, old))
+    summary = pipeline.run_once(settings, net)
+    assert summary.files_new == 1
+    assert read_kpis(sqlite_url) == reference.kpis([path.read_bytes()], 10)
