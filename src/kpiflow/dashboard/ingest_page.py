@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from kpiflow.dashboard.page import PageContent, PageContext
 from kpiflow.ingest import history
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 SCRIPT = (Path(__file__).parent / "static" / "ingest.js").read_text()
 
 
@@ -187,8 +187,8 @@ def render(ctx: PageContext) -> PageContent:
 <h1>Ingest</h1>
 <section class="panel"><h2>Run now</h2>{_run_now(ctx)}</section>
 <section class="panel"><h2>Last runs</h2>{_runs(ctx)}</section>
-<section class="panel" id="ledger"><h2>Ledger: every file seen</h2>{_ledger(ctx)}</section>
 <section class="panel" id="quarantine"><h2>Quarantined rows</h2>{_quarantine(ctx)}</section>
+<section class="panel" id="ledger"><h2>Ledger: every file seen</h2>{_ledger(ctx)}</section>
 """
     return PageContent(body, scripts=(SCRIPT,))
 
