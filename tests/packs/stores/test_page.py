@@ -94,7 +94,7 @@ def test_one_store_week_timeline(stores_site: str, browser_page: tuple[Any, Any]
 
 
 def test_page_is_in_the_navigation(stores_site: str) -> None:
-    home = httpx.get(f"{stores_site}/").text
+    home = httpx.get(f"{stores_site}/", follow_redirects=True).text
     assert 'href="stores"' in home
     assert httpx.get(f"{stores_site}/api/v1/stores/s1/week",
                      params={"now": "2023-01-23T17:00:00Z"}).json()["row"]["uptime_last_hour"] == 15.0
