@@ -145,3 +145,7 @@ def test_hourly_job_reruns_an_orphaned_report(stores_db) -> None:
     assert jobs.report_path(stores_db.settings, report_id).is_file()
     default = stores_db.settings.resolved_state_dir / "stores" / "combined_report.csv"
     assert default.is_file()
+
+
+def test_hourly_job_on_an_empty_database(stores_db) -> None:
+    assert jobs.precompute(stores_db.settings, StoresSettings()) == "no polls yet"

@@ -175,3 +175,36 @@ def test_max_hold_reports_unknown_time(stores_db) -> None:
     # Without --max-hold the report is exactly the statement's seven columns.
     plain = stores_db.report(now="2023-01-23T18:00:00Z")["s1"]
     assert list(plain) == [c for c in rep.COLUMNS if c != "store_id"]
+
+
+def test_dst_wall_time_in_the_gap_reads_as_fold_0(stores_db) -> None:
+    # 2023-03-12, New York: 02:00-03:00 does not exist. 02:30 is read with the offset before
+    # the change (EST, = 03:30 EDT), so 02:30-04:00 holds 30 real minutes that night.
+    stores_db.load(hours=HOURS + "s1,6,02:30:00,04:00:00\n",
+                   timezones=ZONES + "s1,America/New_York\n",
+                   status=STATUS + "s1,2023-03-01 00:00:00,active\n")
+    got = stores_db.report(now="2023-03-13T00:00:00Z", detail=True)["s1"]
+    assert got["business_last_day"] == 0.5
+    # The week before (no change): 1.5 hours.
+    assert stores_db.report(now="2023-03-06T00:00:00Z", detail=True)["s1"][
+        "business_last_day"] == 1.5
+
+
+def test_max_hold_invariants(stores_db) -> None:
+    stores_db.load(
+        hours=HOURS + "s1,0,09:00:00,17:00:00\ns1,2,20:00:00,04:00:00\n",
+        timezones=ZONES + "s1,Europe/London\n",
+        status=STATUS + "".join(
+            f"s1,2023-01-{d:02d} {h:02d}:{(d * h) % 60:02d}:00,"
+            f"{'active' if (d * h) % 5 else 'inactive'}\n"
+            for d in range(15, 24) for h in range(0, 24, 3)))
+    unlimited = stores_db.report(now="2023-01-23T20:00:00Z", detail=True)["s1"]
+    huge = stores_db.report(now="2023-01-23T20:00:00Z", detail=True, max_hold="30d")["s1"]
+    assert {k: v for k, v in huge.items() if not k.startswith("unknown")} == unlimited
+    assert all(huge[f"unknown_last_{w}"] == 0 for w in ("hour", "day", "week"))
+    held = stores_db.report(now="2023-01-23T20:00:00Z", detail=True, max_hold="1h")["s1"]
+    for w in ("hour", "day", "week"):
+        parts = held[f"uptime_last_{w}"] + held[f"downtime_last_{w}"] + held[f"unknown_last_{w}"]
+        assert abs(parts - held[f"business_last_{w}"]) < 0.02
+        assert held[f"unknown_last_{w}"] >= 0
+    assert held["unknown_last_week"] > 0
