@@ -42,6 +42,7 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
         summary="Exact operational KPIs, served.",
         version="0.1.0",
         lifespan=lifespan,
+        responses=errors.responses(503),
     )
     app.state.runtime = runtime
     app.state.engine = engine

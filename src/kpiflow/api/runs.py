@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
+from kpiflow.api import errors
 from kpiflow.api.auth import TokenDep
 from kpiflow.api.deps import DbDep, RuntimeDep
 from kpiflow.ingest import history
@@ -113,7 +114,8 @@ def _jsonable(result: object) -> dict[str, Any] | str | None:
     return str(result)
 
 
-@router.post("/runs/{pack}", response_model=RunResult)
+@router.post("/runs/{pack}", response_model=RunResult,
+             responses=errors.responses(401, 403, 404, 409))
 def run_now(
     pack: str,
     runtime: RuntimeDep,

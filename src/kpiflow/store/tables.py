@@ -1,5 +1,7 @@
 """Core tables: the ingest ledger, the quarantine of bad rows, and the run log."""
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -13,8 +15,35 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An instant stored as UTC and always read back timezone-aware.
+
+    SQLite and MariaDB keep no zone, so their values come back naive; this makes every
+    dialect return the same aware UTC datetime (and the API a valid RFC 3339 date-time).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: kpiflow stores instants in UTC")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; elsewhere ids are 64-bit.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -34,8 +63,8 @@ ledger = Table(
     Column("rows", BigInteger, nullable=False, default=0),
     Column("bad_rows", BigInteger, nullable=False, default=0),
     Column("error", Text, nullable=True),
-    Column("first_seen_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("first_seen_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("pack", "path", name="uq_ingest_ledger_pack_path"),
     Index("ix_ingest_ledger_sha256", "sha256"),
 )
@@ -56,8 +85,8 @@ runs = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("pack", String(32), nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
     Column("status", String(16), nullable=False),
     Column("files_new", Integer, nullable=False, default=0),
     Column("files_changed", Integer, nullable=False, default=0),

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
 
+from kpiflow.api import errors
 from kpiflow.api.deps import DbDep
 from kpiflow.packs.network import queries
 from kpiflow.packs.network.kpis import CELL_UNIQUE_USERS, KPIS, SERVICE_TRAFFIC_VOLUME, Kpi
@@ -149,7 +150,7 @@ def seed_kpi_list() -> list[dict[str, Any]]:
     return [{"id": i, "name": kpi.name} for i, kpi in SEED_IDS.items()]
 
 
-@router.get("/api/KPIs/{kpi_id}/", tags=["compatibility"])
+@router.get("/api/KPIs/{kpi_id}/", tags=["compatibility"], responses=errors.responses(404))
 def seed_kpi_rows(
     kpi_id: int, q: Annotated[SeedQuery, Query()], db: DbDep, response: Response
 ) -> list[dict[str, Any]]:
