@@ -12,6 +12,7 @@ from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.dashboard.page import PageContent, PageContext
 from kpiflow.registry import Pack, Page, Runtime, discover_packs
+from tests.dashboard.servers import serve
 
 
 def _example_page(ctx: PageContext) -> PageContent:
@@ -76,3 +77,15 @@ def test_two_pages_on_one_path_are_refused(tmp_path: Path) -> None:
     twin = Pack(name="twin", title="Twin", pages=(Page("/ingest", "Mine", _example_page),))
     with pytest.raises(ValueError, match="two pages claim the path '/ingest'"):
         _client(tmp_path, twin)
+
+
+@pytest.mark.xdist_group("browser")
+def test_a_new_pack_page_runs_in_the_browser(tmp_path: Path, browser_page: tuple) -> None:
+    page, console = browser_page
+    s = Settings(database_url=f"sqlite:///{tmp_path / 'k.db'}", state_dir=tmp_path / "state")
+    with serve(create_app(Runtime.build(s, (*discover_packs(), EXAMPLE)))) as url:
+        page.goto(f"{url}/")
+        page.click("header nav >> text=Example")
+        page.wait_for_selector("#example[data-ran='1']")
+        assert page.url == f"{url}/example"
+    assert console.errors == []

@@ -333,6 +333,10 @@
     state,
     tapped: guard(async (kind, indices) => {  // not busy: selections we set come here too
       if (programmatic || !charts[kind]) return;
+      // a mouse click leaves the chart focused, and BokehJS draws a dotted frame around it
+      if (document.activeElement && document.activeElement.closest(".chart")) {
+        document.activeElement.blur();
+      }
       if (!indices.length) {  // a click beside the bars: keep the shown series selected
         selectBar(kind);
         return;
