@@ -42,18 +42,34 @@
     }
   }
 
+  // Built with DOM calls, never innerHTML: store ids come from users' files.
+  function cell(tag, text, className) {
+    const node = document.createElement(tag);
+    node.textContent = text;
+    if (className) node.className = className;
+    return node;
+  }
+
   function preview(csv) {
     const lines = csv.trim().split("\n");
     const table = $("report-preview");
-    const head = lines[0].split(",");
-    table.tHead.innerHTML = "<tr>" + head.map((h) => `<th>${h}</th>`).join("") + "</tr>";
-    const body = lines.slice(1, 21).map((line) => {
-      const cells = line.split(",");
-      return "<tr>" + cells.map((c, i) => i === 0
-        ? `<td><button type="button" class="link sample" data-store="${c}">${c}</button></td>`
-        : `<td class="num">${c}</td>`).join("") + "</tr>";
+    const headRow = document.createElement("tr");
+    for (const h of lines[0].split(",")) headRow.appendChild(cell("th", h));
+    table.tHead.replaceChildren(headRow);
+    const rows = lines.slice(1, 21).map((line) => {
+      const tr = document.createElement("tr");
+      line.split(",").forEach((c, i) => {
+        if (i > 0) { tr.appendChild(cell("td", c, "num")); return; }
+        const button = cell("button", c, "link sample");
+        button.type = "button";
+        button.dataset.store = c;
+        const td = document.createElement("td");
+        td.appendChild(button);
+        tr.appendChild(td);
+      });
+      return tr;
     });
-    table.tBodies[0].innerHTML = body.join("");
+    table.tBodies[0].replaceChildren(...rows);
     table.hidden = false;
     return lines.length - 1;
   }
