@@ -7,6 +7,7 @@ state file is either absent or complete: readers never see a half-written file.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -31,7 +32,8 @@ class StateStore:
     def write(self, sha256: str, kind: str, frame: pl.DataFrame) -> None:
         """Write one state file atomically and durably."""
         target = self.path(sha256, kind)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        # Per thread too: worker threads of one pass may write the same content at once.
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             frame.write_parquet(tmp, compression="zstd", statistics=True)
@@ -43,6 +45,28 @@ class StateStore:
             os.replace(tmp, target)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
+            raise StateError(f"cannot write state under {self.root}: {exc.strerror or exc}") from exc
+
+    def ensure_variant(self, variant: str) -> None:
+        """Refuse to mix states of different forms (plain vs pseudonymized, another key)."""
+        marker = self.root / "VARIANT"
+        try:
+            if marker.is_file():
+                found = marker.read_text().strip()
+                if found != variant:
+                    raise StateError(
+                        f"the state under {self.root} was built as {found!r}, not {variant!r} "
+                        "(the msisdn pseudonymization setting changed): point KPIFLOW_STATE_DIR "
+                        "at an empty folder and use a new database to re-ingest"
+                    )
+                return
+            self.root.mkdir(parents=True, exist_ok=True)
+            if any(self.root.glob("*/*.parquet")):
+                found = "plain"  # states written before the marker existed
+                if found != variant:
+                    raise StateError(f"the state under {self.root} is plain, not {variant!r}")
+            marker.write_text(variant + "\n")
+        except OSError as exc:
             raise StateError(f"cannot write state under {self.root}: {exc.strerror or exc}") from exc
 
     def prune(self, keep: set[str]) -> int:

@@ -1,6 +1,6 @@
 """Settings of the network pack (env prefix KPIFLOW_, like the core)."""
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings
 
 from kpiflow.config import settings_config
@@ -20,3 +20,14 @@ class NetworkSettings(BaseSettings):
         ge=0,
         description="A file whose mtime is younger than this is left for a later pass.",
     )
+    pseudonymize_msisdn: SecretStr | None = Field(
+        None,
+        description="Key for a keyed hash of msisdn: when set, no raw msisdn is kept in state "
+        "or quarantine. Changing it needs a fresh state directory.",
+    )
+
+    @property
+    def msisdn_secret(self) -> str | None:
+        """The pseudonymization key, or None when msisdn is kept as is."""
+        key = self.pseudonymize_msisdn
+        return key.get_secret_value() if key is not None and key.get_secret_value() else None

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import polars as pl
 
 from kpiflow.ingest.quarantine import BadRow, printable
-from kpiflow.ingest.reader import LINE, read_int_csv
+from kpiflow.ingest.reader import LINE, header_names, read_int_csv
 from kpiflow.ingest.validate import apply_rules, raw_lines
+from kpiflow.packs.network import privacy
 from kpiflow.packs.network.schema import COLUMNS, FIVE_MINUTES_MS, RULES, START
 
 PAIRS = "pairs"  # distinct (interval_start_timestamp, cell_id, msisdn)
@@ -31,8 +32,11 @@ class Partials:
         return sum(self.rows_per_interval.values())
 
 
-def build(data: bytes) -> Partials:
-    """Parse and validate a whole file; raises FileRejected when it has no usable header."""
+def build(data: bytes, secret: str | None = None) -> Partials:
+    """Parse and validate a whole file; raises FileRejected when it has no usable header.
+
+    With `secret`, msisdn is replaced by its keyed hash in the state and the bad rows.
+    """
     parsed = read_int_csv(data, COLUMNS)
     valid, broken = apply_rules(parsed.frame, RULES)
     bad = list(parsed.bad)
@@ -41,6 +45,9 @@ def build(data: bytes) -> Partials:
         bad += [BadRow(line, reason, printable(texts[line])) for line, reason in broken]
         bad.sort(key=lambda b: b.line)
     valid = valid.drop(LINE)
+    if secret:
+        valid = privacy.pseudonymize(valid, secret)
+        bad = privacy.redact(bad, header_names(data), secret)
     lazy = valid.lazy()
     byte_sums, counts = pl.collect_all(
         [

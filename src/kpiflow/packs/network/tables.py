@@ -44,5 +44,6 @@ content_intervals = Table(
 dirty_intervals = Table(
     "network_dirty_intervals",
     metadata,
-    Column("interval_start_timestamp", BigInteger, primary_key=True),
+    # Not auto-increment: MariaDB would turn an inserted 0 (1970-01-01 00:00) into a new id.
+    Column("interval_start_timestamp", BigInteger, primary_key=True, autoincrement=False),
 )

@@ -47,7 +47,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "network_dirty_intervals",
-        sa.Column("interval_start_timestamp", sa.BigInteger, primary_key=True),
+        sa.Column("interval_start_timestamp", sa.BigInteger, primary_key=True, autoincrement=False),
     )
 
 
