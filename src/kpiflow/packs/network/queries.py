@@ -208,12 +208,13 @@ def neighbour_interval(
 
 def series_bucket_ms(interval: int, start: int, end: int, max_points: int) -> int:
     """The narrowest bucket, no shorter than the interval, that keeps the series to
-    `max_points` points or fewer (the widest bucket when nothing does)."""
+    `max_points` points or fewer (whole multiples of the widest bucket past it)."""
     length = interval * 60_000
     for bucket in SERIES_BUCKETS_MS:
         if bucket >= length and -(-(end - start) // bucket) <= max_points:
             return bucket
-    return SERIES_BUCKETS_MS[-1]
+    widest = SERIES_BUCKETS_MS[-1]  # beyond 28-day buckets: whole multiples of them
+    return -(-(end - start) // (max_points * widest)) * widest
 
 
 def id_series(
@@ -223,6 +224,9 @@ def id_series(
     holds more than `max_points` intervals: per bucket the mean, min and max of the
     intervals where the id is in the top N, and how many those were (null where none)."""
     t = kpi.table.c
+    first_start, last_start, _ = interval_extent(conn, kpi, interval, start, end)
+    if first_start is not None and last_start is not None:  # only the span that has data
+        start, end = max(start, first_start), min(end, last_start + interval * 60_000)
     bucket_ms = series_bucket_ms(interval, start, end, max_points)
     bucket = (t.interval_start_timestamp - t.interval_start_timestamp % bucket_ms).label("b")
     value = t[kpi.value_column]

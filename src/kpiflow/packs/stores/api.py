@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from kpiflow.api import errors
 from kpiflow.api.deps import DbDep, RuntimeDep
 from kpiflow.errors import ConfigError
 from kpiflow.packs.stores import explain, jobs, queries, schema
@@ -65,7 +66,7 @@ def trigger_report(
 
 
 @router.get("/get_report", response_model=ReportStatus,
-            responses={200: {"content": {"text/csv": {}}}, 404: {"description": "Unknown id"}})
+            responses={200: {"content": {"text/csv": {}}}, **errors.responses(404)})
 def get_report(
     report_id: Annotated[str, Query(max_length=64)], request: Request, rt: RuntimeDep, db: DbDep
 ) -> Any:
@@ -88,7 +89,8 @@ def get_report(
                              "Content-Disposition": f'attachment; filename="report-{report_id}.csv"'})
 
 
-@router.get("/combined_report", responses={200: {"content": {"text/csv": {}}}})
+@router.get("/combined_report",
+            responses={200: {"content": {"text/csv": {}}}, **errors.responses(404)})
 def combined_report(rt: RuntimeDep) -> Any:
     """The report the scheduler precomputes every hour (404 until the first one is written)."""
     path = jobs.combined_path(rt.settings, rt.pack_settings["stores"])
@@ -97,7 +99,7 @@ def combined_report(rt: RuntimeDep) -> Any:
     return FileResponse(path, media_type="text/csv", filename="combined_report.csv")
 
 
-@router.get("/api/v1/stores/{store_id}/week")
+@router.get("/api/v1/stores/{store_id}/week", responses=errors.responses(404))
 def store_week(
     store_id: Annotated[str, Path(max_length=64)], request: Request, rt: RuntimeDep,
     now: Annotated[str | None, Query(description="End of the week, ISO 8601; default latest poll.")]
