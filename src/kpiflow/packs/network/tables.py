@@ -21,6 +21,8 @@ def kpi_table(name: str, id_column: str, value_column: str) -> Table:
         Column(value_column, BigInteger, nullable=False),
         UniqueConstraint("interval_start_timestamp", "interval", "rank", name=f"uq_{name}_key"),
         Index(f"ix_{name}_end", "interval", "interval_end_timestamp"),
+        # One id across a long range (the dashboard's time series) without a full scan.
+        Index(f"ix_{name}_id", "interval", id_column, "interval_end_timestamp"),
     )
 
 

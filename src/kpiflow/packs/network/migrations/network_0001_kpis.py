@@ -28,6 +28,7 @@ def _kpi_table(name: str, id_column: str, value_column: str) -> None:
         sa.UniqueConstraint("interval_start_timestamp", "interval", "rank", name=f"uq_{name}_key"),
     )
     op.create_index(f"ix_{name}_end", name, ["interval", "interval_end_timestamp"])
+    op.create_index(f"ix_{name}_id", name, ["interval", id_column, "interval_end_timestamp"])
 
 
 def upgrade() -> None:
