@@ -195,7 +195,8 @@ def _ingest_files(
 
 @dataclass(frozen=True)
 class _Ahead:
-    """A file read, hashed and, unless its content may be known already, parsed ahead."""
+    """A file read, hashed and, unless its content may be known already, parsed ahead
+    (its state then written too)."""
 
     data: bytes | None  # kept only while not built: memory is the bound on files in flight
     sha: str
@@ -212,9 +213,16 @@ def _prepare(
     if (entry is not None and entry.sha256 == sha) or store.has(sha, partials.KINDS):
         return _Ahead(data, sha, None)  # unchanged or re-delivered: hashing is all it may cost
     try:
-        return _Ahead(None, sha, partials.build(data))
+        built = partials.build(data)
     except FileRejected as exc:
         return _Ahead(None, sha, exc)
+    _write_state(store, sha, built)  # before the main thread records it: state first, as ever
+    return _Ahead(None, sha, built)
+
+
+def _write_state(store: StateStore, sha: str, built: partials.Partials) -> None:
+    store.write(sha, partials.PAIRS, built.pairs)
+    store.write(sha, partials.BYTES, built.byte_sums)
 
 
 def _work_ahead(
@@ -227,7 +235,8 @@ def _work_ahead(
 
     Reads, sha256, and polars and numpy work release the GIL, so two files in flight keep both
     cores busy while this thread writes state and records the ledger (the profile showed one
-    file at a time leaving a core idle). Workers only compute; all writes stay in order here.
+    file at a time leaving a core idle). Workers write only state files (atomic, named by
+    content); the ledger and every database write stay in order on the calling thread.
     """
     with ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="kpiflow-ahead") as pool:
         queue = [pool.submit(_prepare, f, entries.get(f.path), store, settle_seconds)
@@ -278,8 +287,8 @@ def _ingest_content(
             status, rows, bad_rows, known = ledger.REJECTED, 0, 0, {}
             summary.files_rejected += 1
         else:
-            store.write(sha, partials.PAIRS, built.pairs)
-            store.write(sha, partials.BYTES, built.byte_sums)
+            if built is not ahead.built:  # built here, not by a worker: no state written yet
+                _write_state(store, sha, built)
             crash("state_written")
             status, rows, bad, bad_rows = ledger.INGESTED, built.rows, built.bad, len(built.bad)
             known = _interval_counts(built, file.path)
