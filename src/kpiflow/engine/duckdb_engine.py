@@ -15,11 +15,22 @@ class DuckDBEngine:
     """Runs KPI SQL in one in-memory DuckDB connection with bounded memory and threads."""
 
     def __init__(self, memory_limit: str = "500MB", threads: int | None = None) -> None:
-        self._con = duckdb.connect(":memory:")
-        self._con.execute(f"SET memory_limit = '{memory_limit}'")  # value comes from code
-        self._con.execute("SET preserve_insertion_order = false")
-        if threads:
-            self._con.execute(f"SET threads = {int(threads)}")
+        self._memory_limit = memory_limit
+        self._threads = threads
+        self._connection: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def _con(self) -> duckdb.DuckDBPyConnection:
+        """The connection, opened at the first query: a pass with nothing to recompute (no
+        change, a re-delivered file) skips the tens of milliseconds DuckDB takes to start."""
+        if self._connection is None:
+            con = duckdb.connect(":memory:")
+            con.execute(f"SET memory_limit = '{self._memory_limit}'")  # value comes from code
+            con.execute("SET preserve_insertion_order = false")
+            if self._threads:
+                con.execute(f"SET threads = {int(self._threads)}")
+            self._connection = con
+        return self._connection
 
     def query(
         self, sql: str, params: Mapping[str, int], sources: Mapping[str, Source]
@@ -37,5 +48,7 @@ class DuckDBEngine:
         return self._con.execute(duck_sql, {k: v for k, v in params.items() if k in used}).fetchall()
 
     def close(self) -> None:
-        """Close the connection."""
-        self._con.close()
+        """Close the connection, if one was opened."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
