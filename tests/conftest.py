@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+pytest_plugins = ["tests.browser"]
+
 SERVERS = {
     "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/",
     "mariadb": "mysql+pymysql://root@127.0.0.1:3306/",

@@ -22,12 +22,9 @@ from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.network import generate
 from kpiflow.registry import Runtime, discover_packs
+from tests.browser import Console  # noqa: F401  (re-exported for the page tests)
 from tests.dashboard.servers import prefix_proxy, serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "dashboard"
 TOKEN = "dashboard-test-token"
 PREFIX = "/kpiflow"
 START = datetime(2026, 11, 23, 18, tzinfo=UTC)
@@ -49,20 +46,6 @@ def _clean_env(mp: pytest.MonkeyPatch, folder: Path) -> None:
     mp.chdir(folder)
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """Headless Debian Chromium (never a downloaded browser)."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: apt-get install chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @dataclass
@@ -123,34 +106,5 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(root, data, db, url, url_no_token, proxy + PREFIX)
 
 
-class Console:
-    """Console errors, uncaught exceptions and failed requests of one browser page."""
 
-    def __init__(self, page: Any) -> None:
-        self.errors: list[str] = []
-        self.requests: list[str] = []
-        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
-        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
-        page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
-        page.on("request", lambda r: self.requests.append(r.url))
-
-
-@pytest.fixture
-def browser_page(chromium: Any) -> Iterator[tuple[Any, Console]]:
-    """A fresh laptop-sized page in a zone that is not UTC, with its console recorded."""
-    context = chromium.new_context(viewport={"width": 1440, "height": 900},
-                                   timezone_id="Europe/Athens", locale="en-US")
-    page = context.new_page()
-    console = Console(page)
-    yield page, console
-    context.close()
-
-
-def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot under tests/test-artifacts/dashboard/ (git-ignored)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.mouse.move(0, 0)  # no hover tooltip over the picture
-    page.screenshot(path=str(path), full_page=True)
-    return path
 

@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from kpiflow.packs.network import generate
-from tests.dashboard.conftest import START, TOKEN, Console, Site, screenshot
+from tests.browser import Console, screenshot
+from tests.dashboard.conftest import START, TOKEN, Site
 
 pytestmark = pytest.mark.xdist_group("browser")
 

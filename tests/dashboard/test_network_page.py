@@ -12,7 +12,8 @@ from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.network import tables
 from kpiflow.registry import Runtime, discover_packs
-from tests.dashboard.conftest import START, Console, Site, screenshot
+from tests.browser import Console, screenshot
+from tests.dashboard.conftest import START, Site
 from tests.dashboard.servers import serve
 
 pytestmark = pytest.mark.xdist_group("browser")

@@ -10,7 +10,6 @@ from kpiflow.config import Settings
 from kpiflow.packs.stores import jobs, load, schema
 from kpiflow.packs.stores.config import StoresSettings
 from kpiflow.store.db import make_engine
-from tests.dashboard.conftest import browser_page, chromium  # noqa: F401  (page tests)
 
 
 class Stores:

@@ -13,7 +13,7 @@ from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.stores import generate, load
 from kpiflow.registry import Runtime, discover_packs
-from tests.dashboard.conftest import screenshot
+from tests.browser import screenshot
 from tests.dashboard.servers import serve
 
 pytestmark = pytest.mark.xdist_group("browser")
