@@ -147,3 +147,27 @@ def test_ledger_and_quarantine_routes(tmp_path: Path, database_url: str) -> None
         assert quarantined[0]["raw"] == "1,2,3,4,5,6,7"
         assert client.get("/api/v1/ledger/", params={"limit": 0}).status_code == 422
         assert client.get("/api/v1/ledger/", params={"colour": "red"}).status_code == 422
+
+
+def test_reingest_needs_the_token_and_rereads_the_file(tmp_path: Path, database_url: str) -> None:
+    from kpiflow.packs.network import pipeline
+
+    settings = _settings(tmp_path, database_url, api_token=TOKEN)
+    pipeline.run_once(settings)
+    with _client(settings) as client:
+        entry = client.get("/api/v1/ledger/", params={"limit": 1}).json()[0]
+        url = f"/api/v1/ledger/{entry['id']}/reingest"
+        assert client.post(url).status_code == 401
+        assert client.post(url, headers={"Authorization": "Bearer nope"}).status_code == 403
+        assert client.post("/api/v1/ledger/999999/reingest", headers=AUTH).status_code == 404
+        assert client.post("/api/v1/ledger/0/reingest", headers=AUTH).status_code == 422
+        assert client.post("/api/v1/ledger/..%2F..%2Fetc/reingest", headers=AUTH).status_code in (
+            404, 422)
+        done = client.post(url, headers=AUTH)
+        assert done.status_code == 200 and done.json()["path"] == entry["path"]
+    again = pipeline.run_once(settings)
+    # Read and hashed again; same bytes, so nothing changes and nothing is recomputed.
+    assert (again.files_new, again.files_changed, again.intervals_updated) == (0, 0, 0)
+    assert again.files_unchanged == len(list((tmp_path / "data").rglob("*.txt")))
+    with _client(_settings(tmp_path, database_url)) as client:  # no token configured
+        assert client.post(url, headers=AUTH).status_code == 403

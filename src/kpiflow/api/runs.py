@@ -8,12 +8,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import Path as FastApiPath
 from pydantic import BaseModel, Field
 
 from kpiflow.api import errors
 from kpiflow.api.auth import TokenDep
 from kpiflow.api.deps import DbDep, RuntimeDep
 from kpiflow.ingest import history
+from kpiflow.ingest import ledger as ledger_io
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,30 @@ def quarantined(
     """Rows set aside as invalid, with file, line and reason; total in header X-Total-Count."""
     response.headers["X-Total-Count"] = str(history.quarantine_count(db, q.pack))
     return history.quarantine_rows(db, q.pack, q.limit, q.offset)
+
+
+class Reingest(BaseModel):
+    id: int
+    path: str
+    detail: str
+
+
+@router.post("/ledger/{entry_id}/reingest", response_model=Reingest,
+             responses=errors.responses(401, 403, 404))
+def reingest(
+    entry_id: Annotated[int, FastApiPath(ge=1, le=2**63 - 1)], db: DbDep, _auth: TokenDep
+) -> dict[str, Any]:
+    """Have the next pass read one ledger file again (needs the bearer token).
+
+    The file is named by its ledger id, never by a path from the request, so no request can
+    reach outside the data folder.
+    """
+    path = ledger_io.mark_for_reingest(db, entry_id)
+    if path is None:
+        raise HTTPException(404, f"no ledger entry {entry_id}")
+    db.commit()
+    log.info("re-ingest of ledger entry %d requested over HTTP", entry_id)
+    return {"id": entry_id, "path": path, "detail": "the next pass reads this file again"}
 
 
 def _jsonable(result: object) -> dict[str, Any] | str | None:

@@ -87,3 +87,19 @@ def touch(conn: Connection, entry: LedgerEntry, stamp: tuple[int, int, int, int]
 def _stamp_values(stamp: tuple[int, int, int, int]) -> dict[str, int]:
     size, mtime_ns, ctime_ns, inode = stamp
     return {"size": size, "mtime_ns": mtime_ns, "ctime_ns": ctime_ns, "inode": inode}
+
+
+def mark_for_reingest(conn: Connection, entry_id: int) -> str | None:
+    """Make the next pass read this file again (its recorded stamp no longer matches).
+
+    Returns the file's path, or None when there is no such entry. Its content still counts
+    until then; if the bytes are the same, re-reading them changes nothing.
+    """
+    path = conn.execute(select(ledger.c.path).where(ledger.c.id == entry_id)).scalar()
+    if path is not None:
+        conn.execute(
+            update(ledger)
+            .where(ledger.c.id == entry_id)
+            .values(size=-1, mtime_ns=-1, ctime_ns=-1, inode=-1, updated_at=datetime.now(UTC))
+        )
+    return path
