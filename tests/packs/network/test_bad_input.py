@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
 
 from kpiflow.config import Settings
@@ -105,3 +107,26 @@ def test_good_content_replaced_by_garbage_withdraws_its_contribution(
     summary = pipeline.run_once(_settings(tmp_path, sqlite_url))
     assert (summary.files_changed, summary.files_rejected) == (1, 1)
     assert read_kpis(sqlite_url) == {}
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(bodies=st.lists(st.one_of(
+    st.binary(max_size=300),
+    st.binary(max_size=200).map(lambda b: HEADER.encode() + b"\n" + b),
+    st.text(max_size=200).map(lambda t: (HEADER + "\n" + t).encode("utf-16")),
+    st.lists(st.sampled_from([GOOD, "1,2", "\x00", '"', ",,,,,,", GOOD + ",9"]), max_size=8)
+    .map(lambda lines: (HEADER + "\n" + "\n".join(lines)).encode()),
+), min_size=1, max_size=4))
+def test_fuzzed_files_never_break_a_run(tmp_path_factory, bodies: list[bytes]) -> None:
+    root = tmp_path_factory.mktemp("fuzz")
+    for i, body in enumerate(bodies):
+        deliver(root / "data" / f"f{i}.txt", body)
+    url = f"sqlite:///{root / 'k.db'}"
+    summary = pipeline.run_once(Settings(database_url=url, data_dir=root / "data",
+                                         state_dir=root / "state"))
+    assert summary.files_new == len(bodies)
+    entries = _query(url, select(ledger.c.status, ledger.c.error, ledger.c.rows, ledger.c.bad_rows))
+    assert len(entries) == len(bodies)
+    assert all(error for status, error, _, _ in entries if status == "rejected")
+    assert read_kpis(url) == reference.kpis(bodies, 10)
