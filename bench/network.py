@@ -228,46 +228,45 @@ def kpiflow_tables(db_dir: Path) -> list[list[int | str]]:
     return out
 
 
-def profile_pass(db_dir: Path, data: Path, top_n: int, env: dict[str, str]) -> dict[str, Any]:
-    """Profile one from-scratch pass: py-spy (all threads, native code) or else cProfile."""
+def profile_pass(db_dir: Path, data: Path, top_n: int, env: dict[str, str],
+                 name: str) -> dict[str, Any]:
+    """Profile one pass: py-spy (every Python thread, idle time included) or else cProfile."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    raw = OUT / "profile.txt"
+    raw = OUT / f"profile-{name}.txt"
     if Path(spy).exists():
         wrap = [spy, "record", "--idle", "--threads", "--rate", str(SPY_RATE), "--format", "raw",
                 "--output", str(raw), "--"]
         try:
             result = run_child("kpiflow", env=env, wrap=wrap, db_dir=str(db_dir),
                                data_dir=str(data), top_n=top_n, profile=None)
-            return {"tool": f"py-spy at {SPY_RATE} Hz", "stages": spy_stages(raw),
+            return {"tool": f"py-spy {SPY_RATE} Hz", "stages": spy_stages(raw),
                     "seconds": result["seconds"]}
         except SystemExit as exc:  # py-spy needs ptrace; fall back
             print(f"py-spy failed, using cProfile: {str(exc)[:200]}")
-            shutil.rmtree(db_dir, ignore_errors=True)
-            db_dir.mkdir(parents=True)
-    stats_file = OUT / "profile.cprof"
+    stats_file = OUT / f"profile-{name}.cprof"
     result = run_child("kpiflow", env=env, db_dir=str(db_dir), data_dir=str(data), top_n=top_n,
                        profile=str(stats_file))
-    return {"tool": "cProfile (main thread)", "stages": cprofile_stages(stats_file),
+    return {"tool": "cProfile (main thread only)", "stages": cprofile_stages(stats_file),
             "seconds": result["seconds"]}
 
 
 # Stages of a pass, by the functions that do them (first match from the top of a stack wins).
 STAGES = (
-    ("schema check (Alembic)", ("ensure_schema",)),
+    ("schema check (Alembic upgrade to head)", ("ensure_schema",)),
     ("discovery", ("discover",)),
-    ("read + sha256 (or waiting for the read-ahead thread)",
-     ("_read_settled", "_read_and_hash", "_read_ahead")),
     ("CSV parse (polars)", ("_parse",)),
     ("CSV fast-path checks", ("read_int_csv",)),
     ("validation rules", ("apply_rules",)),
     ("partials: distinct triples", ("_distinct_triples",)),
-    ("partials: byte sums, rows", ("build",)),
+    ("partials: byte sums, rows per interval", ("build",)),
+    ("read + sha256", ("_read_settled", "_prepare", "_read_and_hash")),
     ("state write (Parquet, fsync)", ("write",)),
-    ("KPI SQL (DuckDB over state)", ("query",)),
+    ("waiting for the worker threads", ("_work_ahead", "_read_ahead")),
+    ("KPI SQL (DuckDB over the state)", ("query",)),
     ("KPI upsert (SQLite)", ("_write_kpi",)),
     ("ledger, quarantine, dirty marks (SQLite)", ("_ingest_content", "_ingest_files")),
-    ("recompute bookkeeping", ("_recompute_dirty",)),
-    ("prune", ("_prune",)),
+    ("recompute bookkeeping (SQLite)", ("_recompute_dirty",)),
+    ("prune unreferenced state", ("_prune",)),
 )
 SPY_RATE = 200
 OUR_FILES = ("pipeline.py", "partials.py", "reader.py", "validate.py", "state.py",
@@ -277,8 +276,6 @@ OUR_FILES = ("pipeline.py", "partials.py", "reader.py", "validate.py", "state.py
 def _stage_of(frames: list[tuple[str, str]]) -> str:
     """The innermost of our functions (or sha256) on a stack decides its stage."""
     for func, file in reversed(frames):
-        if "sha256" in func.lower():
-            return STAGES[2][0]
         if file.rsplit("/", 1)[-1] not in OUR_FILES:
             continue
         for stage, funcs in STAGES:
@@ -313,7 +310,7 @@ def spy_stages(raw: Path) -> list[tuple[str, float, float]]:
     return sorted(((s, m, o) for s, (m, o) in by_stage.items()), key=lambda x: -x[1] - x[2])
 
 
-def cprofile_stages(stats_file: Path) -> list[tuple[str, float]]:
+def cprofile_stages(stats_file: Path) -> list[tuple[str, float, float]]:
     import pstats
 
     st = pstats.Stats(str(stats_file))
@@ -321,7 +318,7 @@ def cprofile_stages(stats_file: Path) -> list[tuple[str, float]]:
     for (file, _line, func), (_cc, _nc, _tt, ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
         if file.rsplit("/", 1)[-1] in OUR_FILES:
             cum[func] = cum.get(func, 0.0) + ct
-    out = [(f"{func}()", seconds) for func, seconds in cum.items()]
+    out = [(f"{func}() cumulative", seconds, 0.0) for func, seconds in cum.items()]
     return sorted(out, key=lambda x: -x[1])[:14]
 
 
@@ -341,7 +338,13 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
+    ap.add_argument("--render-only", action="store_true",
+                    help="rewrite docs/benchmarks.md from bench/out/results.json, measure nothing")
     a = ap.parse_args()
+    if a.render_only:
+        DOC.write_text(render(json.loads((OUT / "results.json").read_text())))
+        print(f"wrote {DOC.relative_to(ROOT)} from {OUT / 'results.json'}")
+        return
 
     OUT.mkdir(parents=True, exist_ok=True)
     env = clean_env()
@@ -359,6 +362,7 @@ def main() -> None:
 
 def measure(a: argparse.Namespace, work: Path, env: dict[str, str]) -> dict[str, Any]:
     t_all = time.perf_counter()
+    load_start = os.getloadavg()
     hours = max(a.hours, a.scale_hours)
     per_hour = 12 * a.parts
     print(f"generating {hours} h x {12 * a.rows_per_interval:,} rows ...", flush=True)
@@ -436,10 +440,14 @@ def measure(a: argparse.Namespace, work: Path, env: dict[str, str]) -> dict[str,
 
     prof: dict[str, Any] = {}
     if not a.no_profile:
-        print("profiling one from-scratch pass", flush=True)
+        print("profiling a from-scratch pass and a late file", flush=True)
         pdb = work / "db-profile"
         pdb.mkdir()
-        prof = profile_pass(pdb, main_data, a.top_n, env)
+        prof["scratch"] = profile_pass(pdb, main_data, a.top_n, env, "scratch")
+        late_file = write_late_file(main_data, first + FIVE_MIN * 4, a.late_rows, a.parts + 9,
+                                    a.seed)
+        warm([late_file])
+        prof["late"] = profile_pass(pdb, main_data, a.top_n, env, "late")
 
     fl, pd_, sc = best(floor), best(pandas_), best(scratch)
     headline = {
@@ -460,7 +468,7 @@ def measure(a: argparse.Namespace, work: Path, env: dict[str, str]) -> dict[str,
         "pandas_agrees": agree,
     }
     return {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"), "load_start": load_start,
         "args": vars(a), "machine": machine(), "generate_s": gen_seconds,
         "input_bytes": input_bytes, "files": len(main_files),
         "floor": floor, "pandas": pandas_, "scratch": scratch, "nochange": nochange,
@@ -491,10 +499,19 @@ def machine() -> dict[str, Any]:
     except ImportError:
         pass
     return {"cores": os.cpu_count(), "cpu": model, "memory_gib": round(mem, 1),
-            "os": platform.platform(), "load_before": os.getloadavg(), **versions}
+            "os": platform.platform(), "load_end": os.getloadavg(), **versions}
 
 
 # --- the report ---------------------------------------------------------------------------------
+
+
+def _load(res: dict[str, Any]) -> str:
+    m = res["machine"]
+    end = ", ".join(f"{x:.2f}" for x in m.get("load_end", m.get("load_before", ())))
+    if "load_start" not in res:
+        return f"Load average (1, 5, 15 min) when the run ended: {end}"
+    start = ", ".join(f"{x:.2f}" for x in res["load_start"])
+    return f"Load average (1, 5, 15 min) at the start: {start}; at the end: {end}"
 
 
 def _runs(samples: list[dict[str, Any]], digits: int = 2) -> str:
@@ -526,9 +543,8 @@ def render(res: dict[str, Any]) -> str:
         "",
         f"Measured {res['when']} on {m['cores']} cores ({m['cpu'] or 'unknown CPU'}), "
         f"{m['memory_gib']} GiB RAM, {m['os']}; Python {m['python']}, polars {m['polars']}, "
-        f"duckdb {m['duckdb']}, pandas {m.get('pandas', '-')}. Load average before the run: "
-        f"{', '.join(f'{x:.2f}' for x in m['load_before'])} (the machine is shared, so compare "
-        "the ratios of one run, not seconds across runs).",
+        f"duckdb {m['duckdb']}, pandas {m.get('pandas', '-')}. {_load(res)} (the machine is "
+        "shared, so compare the ratios of one run, not seconds across runs).",
         "",
         f"Data: `kpiflow network generate` output, {rows:,} rows = {a['hours']} h x 12 "
         f"intervals x {a['parts']} part files of {a['rows_per_interval'] // a['parts']:,} rows "
@@ -560,18 +576,22 @@ def render(res: dict[str, Any]) -> str:
         "",
         "## Incremental passes on the finished hour",
         "",
-        "| what | seconds inside the pass | imports | process wall | peak RSS |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| what | inside the pass s | process wall s | rest of the process s | of which "
+        "imports s | peak RSS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for what, key in (("no change (nothing new)", "nochange"),
                       (f"a late {a['late_rows']:,}-row part file (its interval and hour redone)",
                        "late"),
                       ("the same bytes re-delivered under another path", "redelivered")):
         r = best(res[key])
-        lines.append(f"| {what} | {r['seconds']:.3f} | {r['imports']:.2f} | {r['wall']:.2f} | "
+        lines.append(f"| {what} | {r['seconds']:.3f} | {r['wall']:.2f} | "
+                     f"{r['wall'] - r['seconds']:.2f} | {r['imports']:.2f} | "
                      f"{r['rss_mb']:,.0f} MB |")
     lines += [
         "",
+        "The rest of the process is interpreter start, imports (every pack's modules, "
+        "entry points loaded) and exit. "
         f"Reading and hashing that file alone: {h['hash_s']:.3f} s. Late-file runs: "
         f"{_runs(res['late'], 3)} s (each adds a new part to "
         "another interval of the hour).",
@@ -596,20 +616,22 @@ def render(res: dict[str, Any]) -> str:
     lines += targets(res)
     prof = res.get("profile")
     if prof:
-        total = sum(s for _, s in prof["stages"]) or 1.0
-        lines += [
-            "## Where the time goes",
-            "",
-            f"One from-scratch pass of the same data under {prof['tool']} "
-            f"({prof['seconds']:.2f} s inside the pass while profiled). Thread-seconds per "
-            "stage, all Python threads of the process (polars' and DuckDB's own worker threads "
-            "are not sampled: their work shows as the Python call that waits for them):",
-            "",
-            "| stage | thread-seconds | share |",
-            "| --- | ---: | ---: |",
-        ]
-        lines += [f"| {stage} | {s:.2f} | {s / total:.0%} |" for stage, s in prof["stages"]]
-        lines += ["", *NOTES]
+        lines += ["## Where the time goes", ""]
+        for key, what in (("scratch", "the from-scratch pass"), ("late", "the late-file pass")):
+            p = prof[key]
+            lines += [
+                f"Profile of {what} ({p['tool']}; {p['seconds']:.2f} s inside the pass while "
+                "profiled; the profiler slows it). Seconds of samples per stage: the main "
+                "thread (idle waits included, so its column adds up to the pass) and the worker "
+                "threads that read, hash, parse and write state ahead (busy time only). Work in "
+                "polars' and DuckDB's own thread pools shows as the Python call waiting for it.",
+                "",
+                "| stage | main thread s | worker threads s |",
+                "| --- | ---: | ---: |",
+                *(f"| {stage} | {m:.2f} | {o:.2f} |" for stage, m, o in p["stages"]),
+                "",
+            ]
+        lines += NOTES
     return "\n".join(lines) + "\n"
 
 
@@ -622,9 +644,10 @@ def targets(res: dict[str, Any]) -> list[str]:
          h["kpiflow_vs_pandas"] <= 0.5),
         (f"late {a['late_rows']:,}-row file <= 1 s inside the pass", f"{h['late_s']:.3f} s",
          h["late_s"] <= 1.0),
-        ("re-delivered file costs no more than hashing it (over a no-change pass)",
-         f"{h['redelivered_s'] - h['nochange_s']:+.3f} s vs {h['hash_s']:.3f} s",
-         h["redelivered_s"] - h["nochange_s"] <= h["hash_s"] * 1.5 + 0.02),
+        ("re-delivered file costs no more than hashing it: its pass minus a no-change pass "
+         "<= reading + sha256 of the file + 20 ms for its one ledger transaction",
+         f"{h['redelivered_s'] - h['nochange_s']:+.3f} s vs {h['hash_s']:.3f} s + 0.020 s",
+         h["redelivered_s"] - h["nochange_s"] <= h["hash_s"] + 0.02),
         ("peak RSS <= 700 MB", f"{max(h['peak_rss_mb'], h['peak_rss_scale_mb'] or 0):,.0f} MB",
          max(h["peak_rss_mb"], h["peak_rss_scale_mb"] or 0) <= 700),
         ("state <= 6 bytes per input row", f"{h['state_bytes_per_row']:.2f} B",
@@ -645,16 +668,39 @@ def targets(res: dict[str, Any]) -> list[str]:
 
 NOTES = [
     "What was changed after profiling (behaviour identical: same valid/invalid decisions, "
-    "quarantine lines and reasons, exact sums and ranks; checked against the previous code on "
-    "fuzzed files):",
+    "quarantine line numbers and reasons, exact 128-bit sums and ranks; the reader and the "
+    "partials were checked against the previous code on thousands of fuzzed files, and the "
+    "pandas cross-check above compares every KPI row):",
     "",
-    "- The CSV fast path used `bytes.count` and two-byte `in` scans over each file to decide "
-    "whether one polars parse is line-exact; they took longer than the parse itself. Now two "
-    "numpy byte counts; blank lines need no scan, since polars reads each one as a row of "
-    "nulls, which already sends the file to the line-by-line path.",
-    "- The distinct (interval, cell_id, msisdn) triples of a file are found through one packed "
-    "64-bit key (the bits each column's maximum needs) instead of hashing three columns; "
-    "three-column hashing remains for values that do not fit.",
+    "- CSV fast path (`ingest/reader.py`): deciding whether one polars parse is line-exact "
+    "took `bytes.count` twice and two two-byte `in` scans over each file, longer than the "
+    "parse itself. Now numpy counts both bytes a cache-sized slice at a time (no file-sized "
+    "temporary to page in); blank lines need no scan of their own, since "
+    "polars reads each one as a row of nulls, which already sends the file to the "
+    "line-by-line path.",
+    "- Distinct (interval, cell_id, msisdn) triples (`packs/network/partials.py`): one packed "
+    "64-bit key (the bits each column's maximum needs) hashes about 4x faster than three "
+    "columns; values that do not fit take the three-column path. The keys come out sorted, "
+    "which also shrank the Parquet state by about half.",
+    "- Pipelining (`packs/network/pipeline.py`): worker threads read, sha256, parse, "
+    "validate, build the partials and write the state of the next three files while the main "
+    "thread records the current one in the ledger (every database write stays in order on "
+    "the main thread; state is still written before the ledger records it). Nothing is "
+    "parsed ahead for bytes whose state already exists, so a re-delivered file costs its "
+    "hashing and one ledger row, and it marks nothing dirty when another ingested file "
+    "already holds the same bytes.",
+    "- Cell KPI SQL (`packs/network/kpis.py`): `SELECT DISTINCT` then `COUNT(*)` instead of "
+    "`COUNT(DISTINCT msisdn)`: the same rows, and DuckDB runs the hourly query faster.",
+    "- The DuckDB connection opens at the first KPI query, so a pass with nothing to "
+    "recompute does not pay DuckDB's start. State Parquet is written at zstd level 1 (faster "
+    "than the default level, no larger here).",
+    "",
+    "What is left: in a from-scratch pass, the CSV parse and the per-file partials on the "
+    "worker threads (both cores busy; the main thread mostly waits for them), then the KPI "
+    "SQL; in a late-file pass, mostly the KPI SQL, where the exact hourly distinct count "
+    "hashes every (cell_id, msisdn) row of the hour's state (about 7.4 million here). "
+    "`sha256` of every new file is part of the design (the ledger) and costs about as much as "
+    "reading it.",
 ]
 
 
