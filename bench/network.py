@@ -655,14 +655,24 @@ def targets(res: dict[str, Any]) -> list[str]:
     ]
     if h["late_scale_s"] is not None:
         grow = h["late_scale_s"] / h["late_s"]
-        checks.append(("late file not growing with hours stored",
+        span = f"{a['hours']} to {a['scale_hours']} hours"
+        checks.append((f"late file not growing from {span} stored (within 25 %)",
                        f"{h['late_s']:.3f} s -> {h['late_scale_s']:.3f} s", grow <= 1.25))
         rss = h["peak_rss_scale_mb"] / h["peak_rss_mb"]
-        checks.append(("peak RSS flat from 1 to 3 hours",
+        checks.append((f"peak RSS flat from {span} (within 15 %)",
                        f"{h['peak_rss_mb']:,.0f} -> {h['peak_rss_scale_mb']:,.0f} MB",
                        rss <= 1.15))
     out = ["## Targets (issue 4)", "", "| target | measured | met |", "| --- | ---: | :---: |"]
     out += [f"| {t} | {v} | {'yes' if ok else '**no**'} |" for t, v, ok in checks]
+    narrow = [name for name, ratio, limit in (
+        ("2.0x the parse floor", h["kpiflow_vs_floor"], 2.0),
+        ("0.5x naive pandas", h["kpiflow_vs_pandas"], 0.5),
+        ("1 s for the late file", h["late_s"], 1.0),
+    ) if 0.9 * limit < ratio <= limit]
+    if narrow:
+        out += ["", f"Met with less than 10 % to spare: {', '.join(narrow)}. Runs on this shared "
+                "machine vary by more than that when other processes are busy (the load average "
+                "above says how busy it was), so a rerun may land on either side."]
     return [*out, ""]
 
 
