@@ -30,7 +30,7 @@ from kpiflow.ingest import ledger, quarantine, runlog
 from kpiflow.ingest.discover import FoundFile, discover
 from kpiflow.ingest.lock import LockCheck, run_lock
 from kpiflow.ingest.reader import FileRejected
-from kpiflow.packs.network import partials
+from kpiflow.packs.network import partials, privacy
 from kpiflow.packs.network.config import NetworkSettings
 from kpiflow.packs.network.kpis import KPIS, Kpi
 from kpiflow.packs.network.schema import FIVE_MINUTES_MS, HOUR_MS, INT64_MAX, START, interval_from_name
@@ -112,6 +112,7 @@ def _locked_pass(
     lock_held: LockCheck,
 ) -> RunSummary:
     store = StateStore(settings.resolved_state_dir, PACK)
+    store.ensure_variant(privacy.variant(net.msisdn_secret))
     summary = RunSummary()
     crash_points = from_environment()
 
@@ -169,7 +170,7 @@ def _ingest_files(
     with db.connect() as conn:
         entries = ledger.load(conn, PACK)
     stale = [f for f in found if (e := entries.get(f.path)) is None or e.stamp != f.stamp]
-    reads = _work_ahead(stale, entries, store, net.network_settle_seconds)
+    reads = _work_ahead(stale, entries, store, net)
     for done, file in enumerate(found):
         progress("files", done, len(found))
         entry = entries.get(file.path)
@@ -187,7 +188,7 @@ def _ingest_files(
             summary.files_unchanged += 1
             continue
         crash("file_read")
-        _ingest_content(db, store, file, entry, sha, ahead, summary, crash)
+        _ingest_content(db, store, file, entry, sha, ahead, summary, crash, net.msisdn_secret)
         crash("ledger_committed")
         if entry is None:
             summary.files_new += 1
@@ -207,16 +208,16 @@ class _Ahead:
 
 
 def _prepare(
-    file: FoundFile, entry: ledger.LedgerEntry | None, store: StateStore, settle_seconds: float
+    file: FoundFile, entry: ledger.LedgerEntry | None, store: StateStore, net: NetworkSettings
 ) -> _Ahead | None:
-    data = _read_settled(file, settle_seconds)
+    data = _read_settled(file, net.network_settle_seconds)
     if data is None:
         return None
     sha = hashlib.sha256(data).hexdigest()
     if (entry is not None and entry.sha256 == sha) or store.has(sha, partials.KINDS):
         return _Ahead(data, sha, None)  # unchanged or re-delivered: hashing is all it may cost
     try:
-        built = partials.build(data)
+        built = partials.build(data, net.msisdn_secret)
     except FileRejected as exc:
         return _Ahead(None, sha, exc)
     _write_state(store, sha, built)  # before the main thread records it: state first, as ever
@@ -232,7 +233,7 @@ def _work_ahead(
     files: list[FoundFile],
     entries: dict[str, ledger.LedgerEntry],
     store: StateStore,
-    settle_seconds: float,
+    net: NetworkSettings,
 ) -> Iterator[_Ahead | None]:
     """Each file read, hashed and parsed, in order, by worker threads working ahead.
 
@@ -242,23 +243,23 @@ def _work_ahead(
     content); the ledger and every database write stay in order on the calling thread.
     """
     with ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="kpiflow-ahead") as pool:
-        queue = [pool.submit(_prepare, f, entries.get(f.path), store, settle_seconds)
+        queue = [pool.submit(_prepare, f, entries.get(f.path), store, net)
                  for f in files[:AHEAD]]
         for i in range(len(files)):
             current = queue.pop(0)
-            queue += [pool.submit(_prepare, f, entries.get(f.path), store, settle_seconds)
+            queue += [pool.submit(_prepare, f, entries.get(f.path), store, net)
                       for f in files[i + AHEAD : i + AHEAD + 1]]
             yield current.result()
 
 
-def _built(ahead: _Ahead) -> partials.Partials:
+def _built(ahead: _Ahead, secret: str | None) -> partials.Partials:
     """The partials built ahead, else built now; raises FileRejected."""
     if isinstance(ahead.built, FileRejected):
         raise ahead.built
     if ahead.built is not None:
         return ahead.built
     assert ahead.data is not None  # kept whenever nothing was built ahead
-    return partials.build(ahead.data)
+    return partials.build(ahead.data, secret)
 
 
 def _ingest_content(
@@ -270,6 +271,7 @@ def _ingest_content(
     ahead: _Ahead,
     summary: RunSummary,
     crash: Checkpoint,
+    secret: str | None,
 ) -> None:
     """Record one new or changed file: state first, then one transaction for the rest."""
     with db.connect() as conn:
@@ -283,7 +285,7 @@ def _ingest_content(
         status, error = ledger.INGESTED, "same content as another file; counted once"
     else:
         try:
-            built = _built(ahead)
+            built = _built(ahead, secret)
         except FileRejected as exc:
             built, error = None, str(exc)
         if built is None:
