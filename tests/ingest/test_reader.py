@@ -105,3 +105,11 @@ def test_huge_line_and_many_columns() -> None:
     assert [b.line for b in parsed.bad] == [3, 4]
     assert parsed.bad[0].reason == "expected 3 fields, found 10000"
     assert len(parsed.bad[1].raw) < 2100  # kept as its start, marked truncated
+
+
+def test_long_and_short_rows_that_balance_are_both_caught() -> None:
+    # With an unused extra column, a long row and a row missing that column keep the
+    # total comma count of a clean file; both must still be reported.
+    data = b"a,b,c,extra\n1,2,3,x,y\n4,5,6\n7,8,9,z\n"
+    kept, bad = read(data)
+    assert (kept, bad) == ([(7, 8, 9, 4)], [2, 3]) == model(data)
