@@ -343,7 +343,7 @@ def main() -> None:
                     help="rewrite docs/benchmarks.md from bench/out/results.json, measure nothing")
     a = ap.parse_args()
     if a.render_only:
-        DOC.write_text(render(json.loads((OUT / "results.json").read_text())))
+        write_section(DOC, render(json.loads((OUT / "results.json").read_text())))
         print(f"wrote {DOC.relative_to(ROOT)} from {OUT / 'results.json'}")
         return
 
@@ -357,7 +357,7 @@ def main() -> None:
     (OUT / "results.json").write_text(json.dumps(results, indent=2, default=str))
     print(json.dumps(results["headline"], indent=2))
     if not a.no_doc:
-        DOC.write_text(render(results))
+        write_section(DOC, render(results))
         print(f"wrote {DOC.relative_to(ROOT)}")
 
 
@@ -527,6 +527,22 @@ def _row(what: str, r: dict[str, Any], rows: int, floor: float, pandas_: float) 
     s = r["seconds"]
     return (f"| {what} | {s:.2f} | {rows / s / 1e6:.1f} M | {r['rss_mb']:,.0f} MB | "
             f"{s / floor:.2f}x | {s / pandas_:.2f}x | {r['wall']:.2f} |")
+
+
+BEGIN, END = "<!-- bench/network.py: begin -->", "<!-- bench/network.py: end -->"
+
+
+def write_section(doc: Path, text: str) -> None:
+    """Replace only this benchmark's part of the file: other benchmarks keep their sections."""
+    current = doc.read_text() if doc.exists() else ""
+    section = f"{BEGIN}\n{text.rstrip()}\n{END}\n"
+    if BEGIN in current and END in current:
+        head, rest = current.split(BEGIN, 1)
+        after = rest.split(END, 1)[1].lstrip("\n")
+        doc.write_text(head + section + ("\n" + after if after else ""))
+    else:
+        others = current.removeprefix("# Benchmarks").lstrip("\n")
+        doc.write_text(section + ("\n" + others if others else ""))
 
 
 def render(res: dict[str, Any]) -> str:
