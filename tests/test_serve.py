@@ -67,3 +67,36 @@ def test_serve_runs_scheduled_passes(tmp_path: Path) -> None:
         output = proc.communicate(timeout=20)[0].decode()
     assert proc.returncode in (0, -15), output
     assert "ingest done" in output
+
+
+@pytest.mark.xdist_group("serve")
+def test_scheduled_pass_and_manual_run_never_double_count(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from kpiflow.packs.network import generate
+    from tests.packs.network import reference
+    from tests.packs.network.tables_read import read_kpis
+
+    data = tmp_path / "data"
+    generate.generate(data, datetime(2026, 3, 1, tzinfo=UTC), 2, 30_000, 2, seed=8)
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(data),
+           "KPIFLOW_NETWORK_SCHEDULE_SECONDS": "5", "KPIFLOW_TOP_N": "4"}
+    port = free_port()
+    server = subprocess.Popen([str(KPIFLOW), "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200)
+        outcomes = []
+        for _ in range(3):  # manual runs while the scheduler's passes come and go
+            manual = subprocess.run([str(KPIFLOW), "network", "run"], env=env,
+                                    capture_output=True, cwd=tmp_path)
+            outcomes.append((manual.returncode, manual.stderr.decode()))
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/api/v1/coverage/").json())
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=30)[0].decode()
+    for code, err in outcomes:
+        assert code == 0 or "another network pass is running" in err, err
+    assert "Traceback" not in log, log
+    assert read_kpis(url) == reference.kpis([p.read_bytes() for p in data.rglob("*.txt")], 4)
