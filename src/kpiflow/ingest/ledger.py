@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Select, insert, select, update
 
 from kpiflow.store.tables import ledger
 
@@ -41,10 +41,15 @@ def load(conn: Connection, pack: str) -> dict[str, LedgerEntry]:
     return {row.path: LedgerEntry(*row) for row in result}
 
 
-def active_shas(conn: Connection, pack: str) -> set[str]:
-    """Contents that currently count: those of ingested files (one entry per distinct content)."""
+def counted_contents(pack: str) -> Select[tuple[str]]:
+    """The sha256 of every content that counts: those of ingested files, each once."""
     stmt = select(ledger.c.sha256).where(ledger.c.pack == pack, ledger.c.status == INGESTED)
-    return set(conn.scalars(stmt.distinct()))
+    return stmt.distinct()
+
+
+def active_shas(conn: Connection, pack: str) -> set[str]:
+    """Contents that currently count, as a set."""
+    return set(conn.scalars(counted_contents(pack)))
 
 
 def record(

@@ -11,34 +11,30 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from kpiflow.config import Settings
 from kpiflow.engine.base import Engine as KpiEngine
-from kpiflow.engine.base import Source
 from kpiflow.engine.duckdb_engine import DuckDBEngine
-from kpiflow.errors import DatabaseUnavailable, KpiOverflow
+from kpiflow.errors import DatabaseUnavailable
 from kpiflow.faults import from_environment
 from kpiflow.ingest import ledger, quarantine, runlog
 from kpiflow.ingest.discover import FoundFile, discover
 from kpiflow.ingest.lock import LockCheck, run_lock
 from kpiflow.ingest.reader import FileRejected
-from kpiflow.packs.network import partials, privacy
+from kpiflow.packs.network import partials, privacy, recompute
 from kpiflow.packs.network.config import NetworkSettings
-from kpiflow.packs.network.kpis import KPIS, Kpi
-from kpiflow.packs.network.schema import FIVE_MINUTES_MS, HOUR_MS, INT64_MAX, START, interval_from_name
+from kpiflow.packs.network.schema import START, interval_from_name
 from kpiflow.packs.network.tables import content_intervals, dirty_intervals
 from kpiflow.state import StateStore
 from kpiflow.store.db import connect_checked, redacted
 from kpiflow.store.migrate import ensure_schema
-from kpiflow.store.upsert import insert_missing, upsert
+from kpiflow.store.upsert import insert_missing
 
 PACK = "network"
 # Files read, hashed and parsed ahead of the one being recorded. On 2 cores 3 measured about
@@ -127,7 +123,8 @@ def _locked_pass(
     try:
         _ingest_files(db, store, net, found, summary, progress, crash)
         crash("files_done")
-        _recompute_dirty(db, store, net.top_n, kpi_engine, summary, progress, crash)
+        summary.intervals_updated, summary.hours_updated = recompute.recompute_dirty(
+            db, store, net.top_n, kpi_engine, progress, crash)
         crash("recomputed")
         _prune(db, store)
     except Exception as exc:
@@ -344,102 +341,6 @@ def _content_intervals(conn: Connection, sha: str) -> dict[int, tuple[int, int]]
     ci = content_intervals.c
     result = conn.execute(select(ci[START], ci.rows, ci.bad_rows).where(ci.sha256 == sha))
     return {start: (rows, bad) for start, rows, bad in result}
-
-
-def _active_contents(conn: Connection, lo: int, hi: int) -> dict[int, list[str]]:
-    """Contents that count, by 5-minute interval with valid rows in [lo, hi)."""
-    ci = content_intervals.c
-    active = (
-        select(ledger.ledger.c.sha256)
-        .where(ledger.ledger.c.pack == PACK, ledger.ledger.c.status == ledger.INGESTED)
-        .distinct()
-    )
-    stmt = select(ci[START], ci.sha256).where(
-        and_(ci[START] >= lo, ci[START] < hi, ci.rows > 0, ci.sha256.in_(active))
-    )
-    by_interval: dict[int, list[str]] = defaultdict(list)
-    for start, sha in conn.execute(stmt):
-        by_interval[start].append(sha)
-    return by_interval
-
-
-def _recompute_dirty(
-    db: Engine,
-    store: StateStore,
-    top_n: int,
-    kpi_engine: KpiEngine,
-    summary: RunSummary,
-    progress: Progress,
-    crash: Checkpoint,
-) -> None:
-    with db.connect() as conn:
-        dirty = sorted(conn.scalars(select(dirty_intervals.c[START])))
-    hours: dict[int, list[int]] = defaultdict(list)
-    for start in dirty:
-        hours[start - start % HOUR_MS].append(start)
-    for done, (hour, starts) in enumerate(sorted(hours.items())):
-        progress("hours", done, len(hours))
-        with db.connect() as conn:
-            contents = _active_contents(conn, hour, hour + HOUR_MS)
-        results: list[tuple[Kpi, int, int, list[tuple[Any, ...]]]] = []
-        for kpi in KPIS:
-            for start in starts:
-                rows = _compute(kpi_engine, store, kpi, contents.get(start, []), start,
-                                FIVE_MINUTES_MS, top_n)
-                results.append((kpi, start, FIVE_MINUTES_MS, rows))
-            every = sorted({sha for shas in contents.values() for sha in shas})
-            results.append((kpi, hour, HOUR_MS, _compute(kpi_engine, store, kpi, every, hour,
-                                                         HOUR_MS, top_n)))
-        with db.begin() as conn:
-            for kpi, start, length, rows in results:
-                _write_kpi(conn, kpi, start, length, rows)
-                crash("kpi_upsert")
-            conn.execute(delete(dirty_intervals).where(dirty_intervals.c[START].in_(starts)))
-        crash("hour_committed")
-        summary.intervals_updated += len(starts)
-        summary.hours_updated += 1
-    progress("hours", len(hours), len(hours))
-
-
-def _compute(
-    kpi_engine: KpiEngine,
-    store: StateStore,
-    kpi: Kpi,
-    shas: list[str],
-    start: int,
-    length: int,
-    top_n: int,
-) -> list[tuple[Any, ...]]:
-    kind = partials.BYTES if kpi.source == "service_bytes" else partials.PAIRS
-    source = Source([store.path(s, kind) for s in sorted(shas)], START, start, start + length)
-    params = {"bucket_ms": length, "top_n": top_n}
-    return kpi_engine.query(kpi.sql, params, {kpi.source: source})
-
-
-def _write_kpi(
-    conn: Connection, kpi: Kpi, start: int, length: int, rows: list[tuple[Any, ...]]
-) -> None:
-    """Upsert ranks 1..k of one interval and drop ranks beyond k left from earlier values."""
-    records = []
-    for _bucket, rank, ident, value in rows:
-        if value > INT64_MAX:
-            raise KpiOverflow(
-                f"{kpi.name} of {ident} at {start} is {value}, beyond a 64-bit column"
-            )
-        records.append({
-            "interval_start_timestamp": start, "interval_end_timestamp": start + length,
-            "interval": length // 60_000, "rank": rank,
-            kpi.id_column: ident, kpi.value_column: int(value),
-        })
-    upsert(conn, kpi.table, records, key=("interval_start_timestamp", "interval", "rank"))
-    t = kpi.table.c
-    conn.execute(
-        delete(kpi.table).where(
-            t.interval_start_timestamp == start,
-            t.interval == length // 60_000,
-            t.rank > len(records),
-        )
-    )
 
 
 def _prune(db: Engine, store: StateStore) -> None:

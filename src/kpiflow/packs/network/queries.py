@@ -7,11 +7,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, select
 
-from kpiflow.ingest.ledger import INGESTED
+from kpiflow.ingest.ledger import counted_contents
 from kpiflow.packs.network.kpis import Kpi
 from kpiflow.packs.network.schema import FIVE_MINUTES_MS, HOUR_MS, INT64_MAX
 from kpiflow.packs.network.tables import content_intervals
-from kpiflow.store.tables import ledger
 
 
 @dataclass(frozen=True)
@@ -76,12 +75,7 @@ def coverage(
     ci = content_intervals.c
     length = FIVE_MINUTES_MS if interval == 5 else HOUR_MS
     bucket = (ci.interval_start_timestamp - ci.interval_start_timestamp % length).label("bucket")
-    active = (
-        select(ledger.c.sha256)
-        .where(ledger.c.pack == "network", ledger.c.status == INGESTED)
-        .distinct()
-    )
-    conds = [ci.sha256.in_(active)]
+    conds = [ci.sha256.in_(counted_contents("network"))]
     if start is not None:
         conds.append(ci.interval_start_timestamp >= start)
     if end is not None:
