@@ -35,7 +35,11 @@ class Job:
 
 @dataclass(frozen=True)
 class Page:
-    """A dashboard page: the dashboard lists it in the navigation and mounts `render`."""
+    """A dashboard page: the dashboard lists it in the navigation and mounts `render`.
+
+    `render(ctx: kpiflow.dashboard.page.PageContext) -> PageContent | str`; see that module
+    for the contract (what a page may add to the shell: body, scripts, charts).
+    """
 
     path: str
     title: str
