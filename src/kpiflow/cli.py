@@ -44,7 +44,9 @@ def root(
         ctx.obj = Runtime.build(settings, PACKS)
     except ValidationError as exc:
         first = exc.errors()[0]
-        fail(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}")
+        where = ".".join(map(str, first["loc"]))  # empty for a rule across settings
+        message = first["msg"].removeprefix("Value error, ")
+        fail(f"invalid setting {where}: {message}" if where else f"invalid settings: {message}")
 
 
 @db_app.command("upgrade")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         description="Bearer token for the API's write routes (`POST /api/v1/runs/{pack}`, the "
         "dashboard's Run now button); unset = those routes are disabled.",
     )
+    api_token_reads: bool = Field(
+        False,
+        description="Require the bearer token on the API's read routes too (every pack's data "
+        "routes, CSV reports included); needs `KPIFLOW_API_TOKEN`. `/healthz`, the API docs and "
+        "the dashboard's pages and static files stay open.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -51,6 +57,16 @@ class Settings(BaseSettings):
         except Exception as exc:  # SQLAlchemy raises ArgumentError with a terse text
             raise ValueError(f"not a database URL: {exc}") from None
         return value
+
+    @model_validator(mode="after")
+    def _reads_need_a_token(self) -> Settings:
+        token = self.api_token.get_secret_value().strip() if self.api_token is not None else ""
+        if self.api_token_reads and not token:
+            raise ValueError(
+                "KPIFLOW_API_TOKEN_READS is on but KPIFLOW_API_TOKEN is not set: set the token, "
+                "or turn KPIFLOW_API_TOKEN_READS off"
+            )
+        return self
 
     @property
     def resolved_state_dir(self) -> Path:

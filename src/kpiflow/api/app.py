@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from kpiflow.api import errors, runs
+from kpiflow.api.auth import read_guard
 from kpiflow.dashboard import app as dashboard_app
 from kpiflow.registry import Runtime
 from kpiflow.store.db import make_engine
@@ -59,9 +60,12 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
         return JSONResponse({"status": "ok", "database": "ok",
                              "packs": [p.name for p in runtime.packs]})
 
-    app.include_router(runs.router)
+    # Every API router, core's and the packs', goes through the same guard; /healthz, the docs
+    # and the dashboard's pages and static files are outside it.
+    guard = read_guard(runtime.settings)
+    app.include_router(runs.router, **guard)
     for pack in runtime.packs:
         if pack.router is not None:
-            app.include_router(pack.router)
+            app.include_router(pack.router, **guard)
     dashboard_app.install(app, runtime)
     return app

@@ -1,13 +1,16 @@
-"""Bearer-token guard for the API's write routes; no token configured means they are disabled."""
+"""Bearer-token guard for the API's write routes (no token configured: they are disabled), and
+for every read route too when `KPIFLOW_API_TOKEN_READS` is on."""
 
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException
 
+from kpiflow.api import errors
 from kpiflow.api.deps import RuntimeDep
+from kpiflow.config import Settings
 
 DISABLED = (
     "this write route is disabled: no API token is configured on the server "
@@ -37,3 +40,12 @@ def require_token(
 
 
 TokenDep = Annotated[None, Depends(require_token)]
+
+
+def read_guard(settings: Settings) -> dict[str, Any]:
+    """`include_router` arguments for a router of API routes: with `api_token_reads`, each of
+    its routes needs the token (checked once per request, writes included) and documents 401
+    and 403; otherwise nothing."""
+    if not settings.api_token_reads:
+        return {}
+    return {"dependencies": [Depends(require_token)], "responses": errors.responses(401, 403)}

@@ -52,9 +52,24 @@ def base_href(request: Request, page_path: str) -> str:
     return "../" * depth if depth else "./"
 
 
+# Shown by dashboard.js when a read is refused (401/403) while KPIFLOW_API_TOKEN_READS is on.
+TOKEN_PROMPT = """<section class="panel token-prompt" id="token-prompt" hidden>
+  <h2>API token needed</h2>
+  <p id="token-message">This server's data needs its API token (KPIFLOW_API_TOKEN).</p>
+  <form id="token-form" autocomplete="off">
+    <label>API token <input type="password" id="token-input" required size="32"
+      autocomplete="off"></label>
+    <button type="submit" class="primary">Use this token</button>
+  </form>
+  <p class="hint">Kept in this browser tab only (sessionStorage) and sent as a bearer header.</p>
+</section>
+"""
+
+
 def shell(request: Request, pages: tuple[Page, ...], current: str, title: str,
           content: PageContent) -> str:
     """The whole HTML document around a page's body."""
+    reads_protected = request.app.state.runtime.settings.api_token_reads
     links = "".join(
         f'<a href="{escape(p.path.lstrip("/"))}"'
         f'{" class=active aria-current=page" if p.path == current else ""}>{escape(p.title)}</a>'
@@ -82,7 +97,7 @@ def shell(request: Request, pages: tuple[Page, ...], current: str, title: str,
   <a class="docs" href="docs">API docs</a>
 </header>
 <main>
-{content.body}
+{TOKEN_PROMPT if reads_protected else ""}{content.body}
 </main>
 {bokeh_js}
 <script src="static/dashboard/dashboard.js"></script>

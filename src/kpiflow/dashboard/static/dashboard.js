@@ -57,12 +57,48 @@ window.kpiflow = (function () {
     }
   }
 
+  // The API token the user gave (the token prompt, or Run now on the Ingest page); it is only
+  // ever sent as a header, never put in a URL or logged.
+  const TOKEN_KEY = "kpiflow.apiToken";
+
+  // The page shell has the prompt only when the server protects its read routes.
+  function askForToken(status) {
+    const prompt = document.getElementById("token-prompt");
+    if (!prompt) return false;
+    if (status === 403) {  // a token was sent and refused: forget it (once for many calls)
+      sessionStorage.removeItem(TOKEN_KEY);
+      prompt.dataset.refused = "1";
+    }
+    document.getElementById("token-message").textContent = prompt.dataset.refused
+      ? "The API token was refused: enter the right one to see this page's data."
+      : "This server's data needs its API token (KPIFLOW_API_TOKEN): enter it to see this page.";
+    if (prompt.hidden) {
+      prompt.hidden = false;
+      document.getElementById("token-input").focus();
+    }
+    return true;
+  }
+
+  // fetch() with the stored token as a bearer header (unless the caller sent its own); a read
+  // refused for the token (401/403) opens the token prompt.
+  async function request(url, options) {
+    const opts = { ...(options || {}) };
+    const headers = new Headers(opts.headers || {});
+    const own = headers.has("Authorization");
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (!own && token) headers.set("Authorization", "Bearer " + token);
+    opts.headers = headers;
+    const response = await fetch(url, opts);
+    if (!own && (response.status === 401 || response.status === 403)) askForToken(response.status);
+    return response;
+  }
+
   async function api(path, params, options) {
     const url = new URL(path, document.baseURI);
     for (const [k, v] of Object.entries(params || {})) {
       if (v !== null && v !== undefined && v !== "") url.searchParams.set(k, v);
     }
-    const response = await fetch(url, options);
+    const response = await request(url, options);
     const text = await response.text();
     let body = null;
     try { body = text ? JSON.parse(text) : null; } catch (e) { body = text; }
@@ -100,9 +136,19 @@ window.kpiflow = (function () {
   // body[data-state]: "ready" once a page has drawn its data (pages that load data later set
   // "loading" while their script runs, then "ready", "empty" or "error" themselves).
   document.addEventListener("DOMContentLoaded", () => {
+    const form = document.getElementById("token-form");
+    if (form) {
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const value = document.getElementById("token-input").value.trim();
+        if (!value) return;
+        sessionStorage.setItem(TOKEN_KEY, value);
+        window.location.reload();
+      });
+    }
     localizeTimes();
     if (!document.body.dataset.state) document.body.dataset.state = "ready";
   });
-  return { fmtInt, fmtBytes, fmtUtc, fmtLocal, toInputUtc, fromInputUtc, api, ApiError,
-           localizeTimes, embed, zone };
+  return { fmtInt, fmtBytes, fmtUtc, fmtLocal, toInputUtc, fromInputUtc, api, request,
+           ApiError, localizeTimes, embed, zone };
 })();
