@@ -44,9 +44,11 @@ class StateStore:
             finally:
                 os.close(fd)
             os.replace(tmp, target)
-        except OSError as exc:
+        except (OSError, pl.exceptions.PolarsError) as exc:  # polars reports ENOSPC its own way
             tmp.unlink(missing_ok=True)
-            raise StateError(f"cannot write state under {self.root}: {exc.strerror or exc}") from exc
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (
+                str(exc).splitlines() or [type(exc).__name__])[0]
+            raise StateError(f"cannot write state under {self.root}: {reason}") from exc
 
     def ensure_variant(self, variant: str) -> None:
         """Refuse to mix states of different forms (plain vs pseudonymized, another key)."""

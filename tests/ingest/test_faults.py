@@ -4,10 +4,15 @@ directory, a file still being written. Nothing half-done is ever visible; the ne
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -136,3 +141,115 @@ def test_file_still_being_written_is_taken_whole_later(tmp_path: Path, sqlite_ur
     summary = pipeline.run_once(settings, net)
     assert summary.files_new == 1
     assert read_kpis(sqlite_url) == reference.kpis([path.read_bytes()], 10)
+
+
+@contextmanager
+def _tiny_filesystem(path: Path, free_bytes: int) -> Iterator[Path]:
+    """A tmpfs mounted at `path` with about `free_bytes` left: a really full disk."""
+    path.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(path)],
+                             capture_output=True)
+    if mounted.returncode != 0:
+        message = f"cannot mount a tmpfs (needs root): {mounted.stderr.decode().strip()}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        filler = path / "filler"
+        filler.write_bytes(b"\0" * (1024 * 1024 - free_bytes - 64 * 1024))
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_full_disk_is_a_clear_error_and_nothing_is_half_written(tmp_path: Path,
+                                                               sqlite_url: str) -> None:
+    data = tmp_path / "data"
+    generate.generate(data, datetime(2026, 2, 1, tzinfo=UTC), 1, 20_000, 2, seed=6)
+    ensure_schema(make_engine(sqlite_url), tmp_path / "locks")
+    with _tiny_filesystem(tmp_path / "full", free_bytes=16 * 1024) as full:
+        settings = Settings(database_url=sqlite_url, data_dir=data, state_dir=full / "state")
+        with pytest.raises(StateError, match="No space left on device"):
+            pipeline.run_once(settings)
+        # No temp file is left behind, and no file recorded without its state.
+        assert not list((full / "state").rglob("*.tmp"))
+        engine = create_engine(sqlite_url)
+        with engine.connect() as conn:
+            recorded = list(conn.scalars(select(ledger.c.sha256)))
+        engine.dispose()
+        state = Settings(database_url=sqlite_url, data_dir=data, state_dir=full / "state")
+        for sha in recorded:
+            assert (state.resolved_state_dir / "network" / sha[:2] / f"{sha}.pairs.parquet").exists()
+        # Space comes back: the next pass converges.
+        (full / "filler").unlink()
+        pipeline.run_once(settings, NetworkSettings(top_n=10))
+    assert read_kpis(sqlite_url) == reference.kpis([p.read_bytes() for p in data.rglob("*.txt")], 10)
+
+
+@contextmanager
+def _private_postgres() -> Iterator[tuple[str, Callable[[], None], Callable[[], None]]]:
+    """A PostgreSQL server of the test's own (so stopping it disturbs no one): URL, stop, start."""
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if not bins or os.geteuid() != 0:
+        message = "a private PostgreSQL needs the server binaries and root (for runuser)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    # Outside pytest's tmp folders, which the postgres user may not enter.
+    root = Path(tempfile.mkdtemp(prefix="kpiflow-pg-"))
+    root.chmod(0o755)
+    pgdata, port = root / "pgdata", _free_port()
+    pgdata.mkdir()
+    shutil.chown(pgdata, "postgres", "postgres")
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_postgres, str(bins[-1] / "initdb"), "-D", str(pgdata), "-A", "trust",
+                    "-U", "postgres"], check=True, capture_output=True)
+    ctl = [*as_postgres, str(bins[-1] / "pg_ctl"), "-D", str(pgdata), "-w", "-l",
+           str(pgdata / "log")]
+
+    def start() -> None:
+        subprocess.run([*ctl, "-o", f"-p {port} -k {pgdata} -c listen_addresses=127.0.0.1",
+                        "start"], check=True, capture_output=True)
+
+    def stop() -> None:
+        subprocess.run([*ctl, "-m", "immediate", "stop"], check=False, capture_output=True)
+
+    try:
+        start()
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", stop, start
+    finally:
+        stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.xdist_group("processes")
+def test_database_server_stopped_mid_run(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    generate.generate(data, datetime(2026, 2, 1, tzinfo=UTC), 2, 60_000, 2, seed=5)
+    with _private_postgres() as (url, stop, start):
+        env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(data),
+               "KPIFLOW_STATE_DIR": str(tmp_path / "state"), "KPIFLOW_TOP_N": "5"}
+        subprocess.run([str(KPIFLOW), "db", "upgrade"], env=env, check=True, capture_output=True)
+        proc = subprocess.Popen([str(KPIFLOW), "network", "run"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(2.5)
+        stop()
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 1, out.decode() + err.decode()
+        errors = [line for line in err.decode().splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "database" in errors[0], err.decode()
+        down = subprocess.run([str(KPIFLOW), "network", "run"], env=env, capture_output=True)
+        assert down.returncode == 1 and "cannot reach database" in down.stderr.decode()
+        start()
+        expected = reference.kpis([p.read_bytes() for p in data.rglob("*.txt")], 5)
+        for key, ranks in read_kpis(url).items():  # what was committed is whole and right
+            assert ranks == expected[key], key
+        again = subprocess.run([str(KPIFLOW), "network", "run"], env=env, capture_output=True)
+        assert again.returncode == 0, again.stderr.decode()
+        assert read_kpis(url) == expected
