@@ -149,3 +149,17 @@ def test_hourly_job_reruns_an_orphaned_report(stores_db) -> None:
 
 def test_hourly_job_on_an_empty_database(stores_db) -> None:
     assert jobs.precompute(stores_db.settings, StoresSettings()) == "no polls yet"
+
+
+def test_stores_page_renders_on_every_database(stores_any_db) -> None:
+    from fastapi.testclient import TestClient
+
+    from kpiflow.api.app import create_app
+    from kpiflow.registry import Runtime, discover_packs
+
+    stores_any_db.load(status="store_id,status,timestamp_utc\nA7,active,2023-01-23 15:14:00 UTC\n")
+    runtime = Runtime.build(stores_any_db.settings, discover_packs())
+    with TestClient(create_app(runtime)) as client:
+        page = client.get("/stores")
+    assert page.status_code == 200
+    assert 'data-store="A7"' in page.text
