@@ -30,7 +30,7 @@ WRONG = {"Authorization": "Bearer not-the-token"}
 NETWORK_READS = ["/api/v1/services-kpis/", "/api/v1/cell-kpis/", "/api/KPIs/",
                  "/api/v1/network/extent/?interval=5"]
 INGEST_READS = ["/api/v1/runs/", "/api/v1/ledger/", "/api/v1/quarantine/"]
-OPEN = ["/healthz", "/docs", "/openapi.json", "/network", "/ingest",
+OPEN = ["/healthz", "/docs", "/openapi.json",
         "/static/dashboard/dashboard.js", "/static/dashboard/dashboard.css"]
 
 
@@ -115,12 +115,26 @@ def test_reads_need_the_token_with_the_option_on(protected: TestClient) -> None:
     assert client.get("/api/v1/stores/s1/week", headers=RIGHT).status_code == 200
 
 
-def test_health_docs_and_pages_stay_open(protected: TestClient) -> None:
+def test_health_docs_and_static_files_stay_open(protected: TestClient) -> None:
     for path in OPEN:
         assert protected.get(path).status_code == 200, path
-    page = protected.get("/network")
-    assert 'id="token-prompt"' in page.text and TOKEN not in page.text
     assert protected.get("/", follow_redirects=False).status_code == 307
+
+
+@pytest.mark.parametrize("path", ["/network", "/ingest", "/stores"])
+def test_pages_show_only_the_prompt_without_the_token(protected: TestClient, path: str) -> None:
+    """Server-built pages hold data too (the Ingest page's ledger and quarantine): locked."""
+    missing = protected.get(path)
+    assert missing.status_code == 401
+    assert 'id="token-prompt"' in missing.text and 'id="token-prompt" hidden' not in missing.text
+    assert "needs the API token" in missing.text and "<table" not in missing.text
+    protected.cookies.set("kpiflow_token", "not-the-token")
+    refused = protected.get(path)
+    assert refused.status_code == 401 and "was refused" in refused.text
+    protected.cookies.set("kpiflow_token", TOKEN)
+    opened = protected.get(path)
+    assert opened.status_code == 200 and 'id="token-prompt" hidden' in opened.text
+    assert TOKEN not in opened.text
 
 
 def test_every_api_route_of_core_and_packs_is_behind_the_token(sqlite_url: str,

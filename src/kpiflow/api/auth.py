@@ -34,9 +34,16 @@ def require_token(
             "a token is required: send the header `Authorization: Bearer <KPIFLOW_API_TOKEN>`",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    # Constant time, on bytes: compare_digest refuses non-ASCII str.
-    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+    if not token_matches(runtime.settings, given):
         raise HTTPException(403, "wrong token")
+
+
+def token_matches(settings: Settings, given: str | None) -> bool:
+    """True when `given` is the configured token (compared in constant time, on bytes, since
+    compare_digest refuses non-ASCII str); False when none is configured."""
+    configured = settings.api_token
+    expected = configured.get_secret_value() if configured is not None else ""
+    return bool(expected) and hmac.compare_digest((given or "").strip().encode(), expected.encode())
 
 
 TokenDep = Annotated[None, Depends(require_token)]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import bokeh
 from bokeh.util.paths import bokehjs_path
@@ -20,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.requests import Request
 from starlette.staticfiles import StaticFiles
 
+from kpiflow.api.auth import token_matches
 from kpiflow.api.deps import DbDep, RuntimeDep
 from kpiflow.dashboard import ingest_page
 from kpiflow.dashboard.page import PageContent, PageContext
@@ -53,6 +55,7 @@ def base_href(request: Request, page_path: str) -> str:
 
 
 # Shown by dashboard.js when a read is refused (401/403) while KPIFLOW_API_TOKEN_READS is on.
+TOKEN_COOKIE = "kpiflow_token"  # set by the token prompt: pages are navigations, not fetches
 TOKEN_PROMPT = """<section class="panel token-prompt" id="token-prompt" hidden>
   <h2>API token needed</h2>
   <p id="token-message">This server's data needs its API token (KPIFLOW_API_TOKEN).</p>
@@ -67,9 +70,18 @@ TOKEN_PROMPT = """<section class="panel token-prompt" id="token-prompt" hidden>
 
 
 def shell(request: Request, pages: tuple[Page, ...], current: str, title: str,
-          content: PageContent) -> str:
-    """The whole HTML document around a page's body."""
+          content: PageContent, locked: str = "", refused: bool = False) -> str:
+    """The whole HTML document around a page's body; `locked` (a message) shows only the
+    token prompt, open, instead of the page."""
     reads_protected = request.app.state.runtime.settings.api_token_reads
+    prompt = TOKEN_PROMPT if reads_protected else ""
+    if locked:
+        prompt = (TOKEN_PROMPT.replace(" hidden>", ">", 1)
+                  .replace('id="token-input"', 'id="token-input" autofocus', 1)
+                  .replace('id="token-prompt"',
+                           'id="token-prompt" data-refused="1"' if refused else 'id="token-prompt"', 1)
+                  .replace("This server's data needs its API token (KPIFLOW_API_TOKEN).",
+                           escape(locked), 1))
     links = "".join(
         f'<a href="{escape(p.path.lstrip("/"))}"'
         f'{" class=active aria-current=page" if p.path == current else ""}>{escape(p.title)}</a>'
@@ -97,7 +109,7 @@ def shell(request: Request, pages: tuple[Page, ...], current: str, title: str,
   <a class="docs" href="docs">API docs</a>
 </header>
 <main>
-{TOKEN_PROMPT if reads_protected else ""}{content.body}
+{prompt}{content.body}
 </main>
 {bokeh_js}
 <script src="static/dashboard/dashboard.js"></script>
@@ -107,8 +119,21 @@ def shell(request: Request, pages: tuple[Page, ...], current: str, title: str,
 """
 
 
+LOCKED_MISSING = "This page needs the API token of this server (KPIFLOW_API_TOKEN): enter it to see it."
+LOCKED_REFUSED = "The API token was refused: enter the right one to see this page."
+
+
 def _page_route(page: Page, pages: tuple[Page, ...]) -> Callable[..., HTMLResponse]:
     def route(request: Request, runtime: RuntimeDep, db: DbDep) -> HTMLResponse:
+        if runtime.settings.api_token_reads:
+            cookie = request.cookies.get(TOKEN_COOKIE)
+            given = unquote(cookie) if cookie else None  # the prompt sets it URI-encoded
+            if not token_matches(runtime.settings, given):
+                # Server-built pages hold data too: without the token, only the prompt.
+                message = (LOCKED_REFUSED if given else LOCKED_MISSING)
+                body = shell(request, pages, page.path, page.title, PageContent(""), message,
+                             refused=bool(given))
+                return HTMLResponse(body, status_code=401)
         result: Any = page.render(PageContext(request, runtime, db))
         content = result if isinstance(result, PageContent) else PageContent(str(result))
         return HTMLResponse(shell(request, pages, page.path, page.title, content))

@@ -61,12 +61,21 @@ window.kpiflow = (function () {
   // ever sent as a header, never put in a URL or logged.
   const TOKEN_KEY = "kpiflow.apiToken";
 
+  // Pages are navigations, which carry no header: the server reads the token of a protected
+  // page from this cookie (this dashboard's path only, never sent cross-site).
+  function setPageCookie(value) {
+    const path = new URL(document.baseURI).pathname;
+    const life = value ? "" : "; max-age=0";
+    document.cookie = `kpiflow_token=${encodeURIComponent(value)}; path=${path}; SameSite=Strict${life}`;
+  }
+
   // The page shell has the prompt only when the server protects its read routes.
   function askForToken(status) {
     const prompt = document.getElementById("token-prompt");
     if (!prompt) return false;
     if (status === 403) {  // a token was sent and refused: forget it (once for many calls)
       sessionStorage.removeItem(TOKEN_KEY);
+      setPageCookie("");
       prompt.dataset.refused = "1";
     }
     document.getElementById("token-message").textContent = prompt.dataset.refused
@@ -137,12 +146,18 @@ window.kpiflow = (function () {
   // "loading" while their script runs, then "ready", "empty" or "error" themselves).
   document.addEventListener("DOMContentLoaded", () => {
     const form = document.getElementById("token-form");
+    const locked = document.getElementById("token-prompt");
+    if (locked && locked.dataset.refused) {  // the server refused the stored token: forget it
+      sessionStorage.removeItem(TOKEN_KEY);
+      setPageCookie("");
+    }
     if (form) {
       form.addEventListener("submit", (event) => {
         event.preventDefault();
         const value = document.getElementById("token-input").value.trim();
         if (!value) return;
         sessionStorage.setItem(TOKEN_KEY, value);
+        setPageCookie(value);
         window.location.reload();
       });
     }
