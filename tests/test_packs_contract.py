@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from kpiflow.api.app import create_app
@@ -71,3 +71,21 @@ def test_an_outside_pack_plugs_in_without_editing_core(sqlite_url: str) -> None:
     runtime = Runtime.build(Settings(database_url=sqlite_url), packs)
     with TestClient(create_app(runtime)) as client:
         assert client.get("/api/v1/example/ping").json() == {"example": "pong"}
+
+
+def test_a_migration_cut_short_is_finished_by_the_next_upgrade(database_url: str) -> None:
+    """MariaDB commits each CREATE at once: a process killed mid-migration leaves tables made
+    and no revision recorded. The next upgrade must finish the job, not fail on them."""
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, PACKS)
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM alembic_version"))
+            conn.execute(text("DROP TABLE kpi_cell_unique_users"))
+        upgrade(engine, PACKS)
+        names = set(inspect(engine).get_table_names())
+        indexes = {ix["name"] for ix in inspect(engine).get_indexes("kpi_cell_unique_users")}
+    finally:
+        engine.dispose()
+    assert "kpi_cell_unique_users" in names
+    assert {"ix_kpi_cell_unique_users_end", "ix_kpi_cell_unique_users_id"} <= indexes

@@ -7,6 +7,8 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
+from kpiflow.store import migration_ops
+
 revision = "stores_0001"
 down_revision = None
 branch_labels = ("stores",)
@@ -16,28 +18,28 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    op.create_table(
+    migration_ops.create_table(
         "stores_stores",
         sa.Column("store_key", Id, primary_key=True, autoincrement=True),
         sa.Column("store_id", sa.String(64), nullable=False),
         sa.Column("timezone", sa.String(64), nullable=True),
         sa.UniqueConstraint("store_id", name="uq_stores_stores_store_id"),
     )
-    op.create_table(
+    migration_ops.create_table(
         "stores_polls",
         sa.Column("store_key", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("ts_us", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("active", sa.SmallInteger, nullable=False),
         sqlite_with_rowid=False,
     )
-    op.create_table(
+    migration_ops.create_table(
         "stores_hours",
         sa.Column("store_key", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("day", sa.SmallInteger, primary_key=True, autoincrement=False),
         sa.Column("start_s", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("end_s", sa.Integer, primary_key=True, autoincrement=False),
     )
-    op.create_table(
+    migration_ops.create_table(
         "stores_reports",
         sa.Column("report_id", sa.String(36), primary_key=True),
         sa.Column("status", sa.String(16), nullable=False),

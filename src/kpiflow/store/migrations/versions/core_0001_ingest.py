@@ -7,6 +7,8 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
+from kpiflow.store import migration_ops
+
 revision = "core_0001"
 down_revision = None
 branch_labels = ("core",)
@@ -16,7 +18,7 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    op.create_table(
+    migration_ops.create_table(
         "ingest_ledger",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
         sa.Column("pack", sa.String(32), nullable=False),
@@ -34,8 +36,8 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("pack", "path", name="uq_ingest_ledger_pack_path"),
     )
-    op.create_index("ix_ingest_ledger_sha256", "ingest_ledger", ["sha256"])
-    op.create_table(
+    migration_ops.create_index("ix_ingest_ledger_sha256", "ingest_ledger", ["sha256"])
+    migration_ops.create_table(
         "ingest_quarantine",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
         sa.Column("pack", sa.String(32), nullable=False),
@@ -44,8 +46,8 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(500), nullable=False),
         sa.Column("raw", sa.Text, nullable=False),
     )
-    op.create_index("ix_ingest_quarantine_ledger_id", "ingest_quarantine", ["ledger_id"])
-    op.create_table(
+    migration_ops.create_index("ix_ingest_quarantine_ledger_id", "ingest_quarantine", ["ledger_id"])
+    migration_ops.create_table(
         "ingest_runs",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
         sa.Column("pack", sa.String(32), nullable=False),
