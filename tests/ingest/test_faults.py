@@ -60,17 +60,25 @@ def test_database_dropping_connections_mid_run(tmp_path: Path, server_database_u
     admin = url.rsplit("/", 1)[0] + ("/postgres" if url.startswith("postgresql") else "/")
     data = tmp_path / "data"
     generate.generate(data, datetime(2026, 2, 1, tzinfo=UTC), 4, 60_000, 2, seed=4)
-    env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(data),
-           "KPIFLOW_STATE_DIR": str(tmp_path / "state"), "KPIFLOW_TOP_N": "5"}
-    subprocess.run([str(KPIFLOW), "db", "upgrade"], env=env, check=True, capture_output=True)
-    proc = subprocess.Popen([str(KPIFLOW), "network", "run"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _wait_until_ingesting(url, proc)
+    env, proc = _pass_under_way(url, data, tmp_path / "state")
     while proc.poll() is None:
         _kill_connections(admin, url)
         time.sleep(0.2)
     _failed_with_one_line(proc)
     _committed_whole_then_converges(url, env, data)
+
+
+def _pass_under_way(
+    url: str, data: Path, state: Path
+) -> tuple[dict[str, str], subprocess.Popen[bytes]]:
+    """A `network run` process on a migrated database, returned once it is mid-run."""
+    env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(data),
+           "KPIFLOW_STATE_DIR": str(state), "KPIFLOW_TOP_N": "5"}
+    subprocess.run([str(KPIFLOW), "db", "upgrade"], env=env, check=True, capture_output=True)
+    proc = subprocess.Popen([str(KPIFLOW), "network", "run"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_until_ingesting(url, proc)
+    return env, proc
 
 
 def _wait_until_ingesting(url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -255,12 +263,7 @@ def test_database_server_stopped_mid_run(tmp_path: Path) -> None:
     data = tmp_path / "data"
     generate.generate(data, datetime(2026, 2, 1, tzinfo=UTC), 4, 60_000, 2, seed=5)
     with _private_postgres() as (url, stop, start):
-        env = {**os.environ, "DATABASE_URL": url, "DATA_DIR": str(data),
-               "KPIFLOW_STATE_DIR": str(tmp_path / "state"), "KPIFLOW_TOP_N": "5"}
-        subprocess.run([str(KPIFLOW), "db", "upgrade"], env=env, check=True, capture_output=True)
-        proc = subprocess.Popen([str(KPIFLOW), "network", "run"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        _wait_until_ingesting(url, proc)
+        env, proc = _pass_under_way(url, data, tmp_path / "state")
         stop()
         _failed_with_one_line(proc)
         down = subprocess.run([str(KPIFLOW), "network", "run"], env=env, capture_output=True)
