@@ -2,6 +2,19 @@
 
 from kpiflow.config import Settings
 from kpiflow.errors import KpiflowError
-from kpiflow.registry import Job, Pack, Page, Runtime, discover_packs
+from kpiflow.lifecycle import run_job
+from kpiflow.registry import (
+    Command,
+    Hooks,
+    Job,
+    Pack,
+    Page,
+    RunContext,
+    ServeContext,
+    Summary,
+    discover_packs,
+)
+from kpiflow.runtime import Runtime
 
-__all__ = ["Job", "KpiflowError", "Pack", "Page", "Runtime", "Settings", "discover_packs"]
+__all__ = ["Command", "Hooks", "Job", "KpiflowError", "Pack", "Page", "RunContext", "Runtime",
+           "ServeContext", "Settings", "Summary", "discover_packs", "run_job"]

@@ -12,9 +12,9 @@ from pydantic import ValidationError
 from kpiflow.config import Settings
 from kpiflow.console import fail, out
 from kpiflow.errors import KpiflowError
-from kpiflow.registry import Runtime, discover_packs
-from kpiflow.store.db import connect_checked, redacted
-from kpiflow.store.migrate import ensure_schema
+from kpiflow.registry import discover_packs
+from kpiflow.runtime import Runtime
+from kpiflow.store.db import redacted
 
 app = typer.Typer(help="kpiflow: operational data to exact KPIs.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -24,6 +24,11 @@ PACKS = discover_packs()
 for _pack in PACKS:
     if _pack.cli is not None:
         app.add_typer(_pack.cli, name=_pack.name)
+    for _command in _pack.commands:
+        if isinstance(_command.callback, typer.Typer):
+            app.add_typer(_command.callback, name=_command.name, help=_command.help or None)
+        else:
+            app.command(_command.name, help=_command.help or None)(_command.callback)
 
 
 @app.callback()
@@ -41,7 +46,9 @@ def root(
     flags = {"database_url": database_url, "data_dir": data_dir, "state_dir": state_dir}
     try:
         settings = Settings(**{k: v for k, v in flags.items() if v is not None})
-        ctx.obj = Runtime.build(settings, PACKS)
+        runtime = Runtime.build(settings, PACKS)
+        ctx.obj = runtime
+        ctx.call_on_close(runtime.close)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"]))  # empty for a rule across settings
@@ -54,11 +61,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     """Create or upgrade the schema of core and every pack."""
     rt: Runtime = ctx.obj
     try:
-        engine = connect_checked(rt.settings.database_url)
-        try:
-            ensure_schema(engine, rt.settings.resolved_state_dir)
-        finally:
-            engine.dispose()
+        rt.ensure_schema()
     except KpiflowError as exc:
         fail(exc)
     out.print(f"schema up to date on {redacted(rt.settings.database_url)}")
@@ -80,7 +83,7 @@ def serve(
     rt: Runtime = ctx.obj
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        connect_checked(rt.settings.database_url).dispose()
+        rt.check_database()
     except KpiflowError as exc:
         fail(exc)
     uvicorn.run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,11 @@ def settings_config() -> SettingsConfigDict:
     )
 
 
+ENGINES = ("duckdb",)
+"""The KPI engines there are (`KPIFLOW_ENGINE`); `engine.select` starts the chosen one."""
+EngineName = Literal["duckdb"]
+
+
 class Settings(BaseSettings):
     """Core settings: where the data, the database and the state live, and how to serve."""
 
@@ -32,6 +38,9 @@ class Settings(BaseSettings):
         description="Per-file partial state and report files; default `.kpiflow/` beside the "
         "SQLite database file, else `./.kpiflow/`.",
     )
+    engine: EngineName = Field(
+        "duckdb", description="KPI engine: " + ", ".join(ENGINES) + " (`--engine` on the "
+        "commands that compute KPIs).")
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     lock_timeout_seconds: float = Field(

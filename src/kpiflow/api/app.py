@@ -13,30 +13,39 @@ from sqlalchemy.exc import DBAPIError
 from kpiflow.api import errors, runs
 from kpiflow.api.auth import read_guard
 from kpiflow.dashboard import app as dashboard_app
-from kpiflow.registry import Runtime
-from kpiflow.store.db import make_engine
-from kpiflow.store.migrate import ensure_schema
+from kpiflow.registry import ServeContext
+from kpiflow.runtime import Runtime
 
 
 def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
     """Build the app; with `schedule`, the packs' jobs run in the background while it serves."""
-    engine = make_engine(runtime.settings.database_url)
+    engine = runtime.db
+    contexts = {p.name: ServeContext(runtime.settings, runtime.settings_for(p), engine, {})
+                for p in runtime.packs}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ensure_schema(engine, runtime.settings.resolved_state_dir, runtime.packs)
+        runtime.ensure_schema()
+        started = []
         scheduler = None
-        if schedule:
-            from kpiflow.scheduler import build_scheduler
-
-            scheduler = build_scheduler(runtime)
-            scheduler.start()
         try:
+            for pack in runtime.packs:
+                if pack.hooks.startup is not None:
+                    pack.hooks.startup(contexts[pack.name])
+                started.append(pack)
+            if schedule:
+                from kpiflow.scheduler import build_scheduler
+
+                scheduler = build_scheduler(runtime)
+                scheduler.start()
             yield
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=True)
-            engine.dispose()
+            for pack in reversed(started):
+                if pack.hooks.shutdown is not None:
+                    pack.hooks.shutdown(contexts[pack.name])
+            runtime.close()
 
     app = FastAPI(
         title="kpiflow",
@@ -47,6 +56,7 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.engine = engine
+    app.state.pack_resources = {name: ctx.resources for name, ctx in contexts.items()}
     errors.install(app)
 
     @app.get("/healthz", tags=["core"])

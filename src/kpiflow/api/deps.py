@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import Connection
 
-from kpiflow.registry import Runtime
+from kpiflow.runtime import Runtime
 
 
 def db_connection(request: Request) -> Iterator[Connection]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from datetime import datetime
 from typing import Annotated, Any
@@ -16,6 +15,7 @@ from kpiflow.api.auth import TokenDep
 from kpiflow.api.deps import DbDep, RuntimeDep
 from kpiflow.ingest import history
 from kpiflow.ingest import ledger as ledger_io
+from kpiflow.lifecycle import run_job
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +25,14 @@ router = APIRouter(prefix="/api/v1", tags=["ingest"])
 class Run(BaseModel):
     id: int
     pack: str
+    job: str | None
     started_at: datetime
     finished_at: datetime | None
     status: str = Field(description="running, ok, failed or interrupted.")
-    files_new: int
-    files_changed: int
-    files_unchanged: int
-    files_rejected: int
-    rows: int
-    bad_rows: int
-    intervals_updated: int
-    hours_updated: int
     seconds: float | None
     error: str | None
+    counts: dict[str, int | float] = Field(
+        description="The pack's own counts for this pass (files, rows, intervals updated...).")
 
 
 class LedgerEntry(BaseModel):
@@ -77,7 +72,7 @@ class LedgerQuery(PageQuery):
 class RunResult(BaseModel):
     pack: str
     job: str
-    result: dict[str, Any] | str | None
+    counts: dict[str, int | float]
 
 
 @router.get("/runs/", response_model=list[Run])
@@ -132,14 +127,6 @@ def reingest(
     return {"id": entry_id, "path": path, "detail": "the next pass reads this file again"}
 
 
-def _jsonable(result: object) -> dict[str, Any] | str | None:
-    if result is None or isinstance(result, dict):
-        return result
-    if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        return dataclasses.asdict(result)
-    return str(result)
-
-
 @router.post("/runs/{pack}", response_model=RunResult,
              responses=errors.responses(401, 403, 404, 409))
 def run_now(
@@ -156,16 +143,9 @@ def run_now(
     """
     try:
         found = runtime.pack(pack)
-    except KeyError:
-        raise HTTPException(
-            404, f"no pack {pack!r}; packs: {[p.name for p in runtime.packs]}"
-        ) from None
-    jobs = {j.name: j for j in found.jobs}
-    if not jobs:
-        raise HTTPException(404, f"pack {pack!r} has no job to run")
-    name = job or found.jobs[0].name
-    if name not in jobs:
-        raise HTTPException(404, f"pack {pack!r} has no job {name!r}; jobs: {sorted(jobs)}")
-    log.info("run now: %s.%s requested over HTTP", pack, name)
-    result = jobs[name].run(runtime.settings, runtime.pack_settings[pack])
-    return {"pack": pack, "job": name, "result": _jsonable(result)}
+        chosen = found.job(job)
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
+    log.info("run now: %s.%s requested over HTTP", pack, chosen.name)
+    summary = run_job(runtime, found, chosen)
+    return {"pack": pack, "job": chosen.name, "counts": summary.counts()}

@@ -25,7 +25,8 @@ from kpiflow.api.auth import token_matches
 from kpiflow.api.deps import DbDep, RuntimeDep
 from kpiflow.dashboard import ingest_page
 from kpiflow.dashboard.page import PageContent, PageContext
-from kpiflow.registry import Page, Runtime
+from kpiflow.registry import Page
+from kpiflow.runtime import Runtime
 
 STATIC = Path(__file__).parent / "static"
 BOKEH_VERSION = bokeh.__version__

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
-from kpiflow.registry import Runtime
+from kpiflow.runtime import Runtime
 
 
 @dataclass(frozen=True)

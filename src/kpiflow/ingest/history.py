@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, func, select
 
+from kpiflow.ingest import runlog
 from kpiflow.store.tables import ledger, quarantine, runs
 
 
@@ -18,7 +19,7 @@ def last_runs(conn: Connection, pack: str | None = None, limit: int = 20) -> lis
     stmt = select(runs).order_by(runs.c.started_at.desc(), runs.c.id.desc()).limit(limit)
     if pack is not None:
         stmt = stmt.where(runs.c.pack == pack)
-    return _rows(conn, stmt)
+    return [row | {"counts": runlog.decode_counts(row["counts"])} for row in _rows(conn, stmt)]
 
 
 def ledger_status_counts(conn: Connection, pack: str | None = None) -> dict[str, int]:
@@ -66,10 +67,12 @@ def quarantine_rows(
 ) -> list[dict[str, Any]]:
     """Quarantined rows with the file they came from, newest file first, then by line."""
     stmt = (
-        select(quarantine.c.id, quarantine.c.pack, ledger.c.path, quarantine.c.line,
-               quarantine.c.reason, quarantine.c.raw)
-        .join(ledger, ledger.c.id == quarantine.c.ledger_id)
-        .order_by(ledger.c.updated_at.desc(), ledger.c.id.desc(), quarantine.c.line)
+        select(quarantine.c.id, quarantine.c.pack,
+               func.coalesce(ledger.c.path, quarantine.c.source, "").label("path"),
+               quarantine.c.line, quarantine.c.reason, quarantine.c.raw)
+        .outerjoin(ledger, ledger.c.id == quarantine.c.ledger_id)
+        .order_by(ledger.c.updated_at.desc(), ledger.c.id.desc(), quarantine.c.id.desc(),
+                  quarantine.c.line)
         .limit(limit)
         .offset(offset)
     )

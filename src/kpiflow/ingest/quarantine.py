@@ -39,3 +39,14 @@ def replace(conn: Connection, pack: str, ledger_id: int, rows: Sequence[BadRow])
                 for r in rows
             ],
         )
+
+
+def add(conn: Connection, pack: str, source: str, rows: Sequence[BadRow]) -> None:
+    """Quarantine rows that came from no file (a pushed batch, a database row): `source` says
+    where from (`batch <key> from <host>`, `table logs row 42`)."""
+    if rows:
+        conn.execute(
+            insert(quarantine),
+            [{"pack": pack, "ledger_id": None, "source": source[:500], "line": r.line,
+              "reason": r.reason[:500], "raw": r.raw} for r in rows],
+        )

@@ -60,16 +60,24 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def connect_checked(database_url: str) -> Engine:
-    """An engine that has answered a ping, or a DatabaseUnavailable naming the database."""
-    engine = make_engine(database_url)
+def ping(engine: Engine, database_url: str) -> None:
+    """Raise DatabaseUnavailable naming the database unless it answers `SELECT 1`."""
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
-        engine.dispose()
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise DatabaseUnavailable(
             f"cannot reach database {redacted(database_url)}: {reason}"
         ) from exc
+
+
+def connect_checked(database_url: str) -> Engine:
+    """An engine that has answered a ping, or a DatabaseUnavailable naming the database."""
+    engine = make_engine(database_url)
+    try:
+        ping(engine, database_url)
+    except DatabaseUnavailable:
+        engine.dispose()
+        raise
     return engine

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
 from kpiflow.ingest.lock import run_lock
-from kpiflow.registry import Pack, discover_packs
+from kpiflow.registry import Pack
 
 CORE_MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def alembic_config(engine: Engine, packs: tuple[Pack, ...]) -> Config:
+def alembic_config(engine: Engine, packs: tuple[Pack[Any], ...]) -> Config:
     """An Alembic config whose version locations are core plus each pack's folder."""
     cfg = Config()
     cfg.set_main_option("script_location", str(CORE_MIGRATIONS))
@@ -27,12 +28,12 @@ def alembic_config(engine: Engine, packs: tuple[Pack, ...]) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, packs: tuple[Pack, ...]) -> None:
+def upgrade(engine: Engine, packs: tuple[Pack[Any], ...]) -> None:
     """Create or upgrade the schema of core and of every pack to its newest revision."""
     command.upgrade(alembic_config(engine, packs), "heads")
 
 
-def current_heads(engine: Engine, packs: tuple[Pack, ...]) -> set[str]:
+def current_heads(engine: Engine, packs: tuple[Pack[Any], ...]) -> set[str]:
     """The revisions the database is at."""
     from alembic.runtime.migration import MigrationContext
 
@@ -40,7 +41,7 @@ def current_heads(engine: Engine, packs: tuple[Pack, ...]) -> set[str]:
         return set(MigrationContext.configure(conn).get_current_heads())
 
 
-def ensure_schema(engine: Engine, lock_dir: Path, packs: tuple[Pack, ...] | None = None) -> None:
-    """Upgrade core and `packs` (default: all installed) to their newest schema, one at a time."""
+def ensure_schema(engine: Engine, lock_dir: Path, packs: tuple[Pack[Any], ...]) -> None:
+    """Upgrade core and `packs` to their newest schema, one process at a time."""
     with run_lock(engine, "schema", lock_dir, timeout=120):
-        upgrade(engine, discover_packs() if packs is None else packs)
+        upgrade(engine, packs)

@@ -74,7 +74,8 @@ quarantine = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("pack", String(32), nullable=False),
-    Column("ledger_id", BigInteger, nullable=False, index=True),
+    Column("ledger_id", BigInteger, nullable=True, index=True),  # NULL: not from a file
+    Column("source", String(500), nullable=True),  # where a non-file row came from
     Column("line", BigInteger, nullable=False),
     Column("reason", String(500), nullable=False),
     Column("raw", Text, nullable=False),
@@ -85,17 +86,20 @@ runs = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("pack", String(32), nullable=False),
+    Column("job", String(64), nullable=True),
     Column("started_at", UtcDateTime(), nullable=False),
     Column("finished_at", UtcDateTime(), nullable=True),
     Column("status", String(16), nullable=False),
-    Column("files_new", Integer, nullable=False, default=0),
-    Column("files_changed", Integer, nullable=False, default=0),
-    Column("files_unchanged", Integer, nullable=False, default=0),
-    Column("files_rejected", Integer, nullable=False, default=0),
-    Column("rows", BigInteger, nullable=False, default=0),
-    Column("bad_rows", BigInteger, nullable=False, default=0),
-    Column("intervals_updated", Integer, nullable=False, default=0),
-    Column("hours_updated", Integer, nullable=False, default=0),
     Column("seconds", Float, nullable=True),
     Column("error", Text, nullable=True),
+    Column("counts", Text, nullable=True),  # the pack's own counts, a JSON object
+)
+
+checkpoints = Table(
+    "pack_checkpoints",
+    metadata,
+    Column("pack", String(32), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -16,12 +15,12 @@ from kpiflow.console import fail, out, progress_reporter
 from kpiflow.errors import ConfigError, KpiflowError
 from kpiflow.ingest import history
 from kpiflow.packs.network import generate as gen
-from kpiflow.packs.network import pipeline, queries
+from kpiflow.lifecycle import run_job
+from kpiflow.packs.network import queries
+from kpiflow.packs.network.pipeline import PACK
 from kpiflow.packs.network.config import NetworkSettings
 from kpiflow.packs.network.kpis import KPIS, Kpi
-from kpiflow.registry import Runtime
-from kpiflow.store.db import connect_checked
-from kpiflow.store.migrate import ensure_schema
+from kpiflow.runtime import Runtime
 
 app = typer.Typer(help="Network KPIs: top services by traffic, top cells by unique users.",
                   no_args_is_help=True)
@@ -37,7 +36,7 @@ def parse_instant(text: str) -> datetime:
 
 
 def _network_settings(rt: Runtime, top_n: int | None) -> NetworkSettings:
-    net: NetworkSettings = rt.pack_settings["network"]
+    net = rt.settings_of(PACK, NetworkSettings)
     if top_n is None:
         return net
     return NetworkSettings(**{**net.model_dump(), "top_n": top_n})
@@ -52,11 +51,11 @@ def run(
     rt: Runtime = ctx.obj
     with progress_reporter() as progress:
         try:
-            summary = pipeline.run_once(rt.settings, _network_settings(rt, top_n), progress)
+            summary = run_job(rt, rt.pack(PACK), "ingest", progress, _network_settings(rt, top_n))
         except KpiflowError as exc:
             fail(exc)
     table = Table("what", "count", title="network run")
-    for what, count in asdict(summary).items():
+    for what, count in summary.counts().items():
         shown = f"{count:.2f}" if isinstance(count, float) else f"{count:,}"
         table.add_row(what.replace("_", " "), shown)
     out.print(table)
@@ -95,14 +94,9 @@ def top(
         fail("--interval must be 5 or 60")
     try:
         start = int(parse_instant(at).timestamp() * 1000) if at else None
-        engine = connect_checked(rt.settings.database_url)
-        try:
-            ensure_schema(engine, rt.settings.resolved_state_dir)
-            with engine.connect() as conn:
-                for kpi in KPIS:
-                    _print_top(conn, kpi, interval, start)
-        finally:
-            engine.dispose()
+        with _engine(rt).connect() as conn:
+            for kpi in KPIS:
+                _print_top(conn, kpi, interval, start)
     except KpiflowError as exc:
         fail(exc)
 
@@ -122,9 +116,8 @@ def _print_top(conn: Connection, kpi: Kpi, interval: int, start: int | None) -> 
 
 
 def _engine(rt: Runtime) -> Engine:
-    engine = connect_checked(rt.settings.database_url)
-    ensure_schema(engine, rt.settings.resolved_state_dir)
-    return engine
+    rt.ensure_schema()
+    return rt.db
 
 
 @app.command()

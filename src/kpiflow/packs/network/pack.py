@@ -10,17 +10,18 @@ from kpiflow.registry import Job, Pack, Page
 pack = Pack(
     name="network",
     title="Network",
+    settings_model=NetworkSettings,
     tables=(tables.service_traffic_volume, tables.cell_unique_users,
             tables.content_intervals, tables.dirty_intervals),
     migrations=Path(__file__).parent / "migrations",
-    settings_model=NetworkSettings,
     cli=cli.app,
     router=api.router,
     jobs=(
         Job(
             "ingest",
-            lambda settings, net: pipeline.run_once(settings, net),
+            pipeline.run,
             every=lambda net: timedelta(seconds=net.network_schedule_seconds),
+            description="Ingest new or changed files in DATA_DIR; update the affected KPIs.",
         ),
     ),
     pages=(Page("/network", "Network", pages.overview),),

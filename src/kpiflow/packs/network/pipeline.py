@@ -13,27 +13,19 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, delete, insert, select
-from sqlalchemy.exc import SQLAlchemyError
 
-from kpiflow.config import Settings
-from kpiflow.engine.base import Engine as KpiEngine
-from kpiflow.engine.duckdb_engine import DuckDBEngine
-from kpiflow.errors import DatabaseUnavailable
-from kpiflow.faults import from_environment
-from kpiflow.ingest import ledger, quarantine, runlog
+from kpiflow.ingest import ledger, quarantine
 from kpiflow.ingest.discover import FoundFile, discover
-from kpiflow.ingest.lock import LockCheck, run_lock
 from kpiflow.ingest.reader import FileRejected
 from kpiflow.packs.network import partials, privacy, recompute
 from kpiflow.packs.network.config import NetworkSettings
 from kpiflow.packs.network.schema import START, interval_from_name
 from kpiflow.packs.network.tables import content_intervals, dirty_intervals
+from kpiflow.registry import RunContext, Summary
 from kpiflow.state import StateStore
-from kpiflow.store.db import connect_checked, redacted
-from kpiflow.store.migrate import ensure_schema
 from kpiflow.store.upsert import insert_missing
 
 PACK = "network"
@@ -42,12 +34,11 @@ PACK = "network"
 # memory with 500k-row files; docs/benchmarks.md has the resulting peak RSS.
 AHEAD = 3
 
-Progress = Callable[[str, int, int], None]
 Checkpoint = Callable[[str], None]
 
 
 @dataclass
-class RunSummary:
+class RunSummary(Summary):
     """What one pass did."""
 
     files_new: int = 0
@@ -62,82 +53,24 @@ class RunSummary:
     seconds: float = 0.0
 
 
-def _no_progress(_stage: str, _done: int, _total: int) -> None:
-    pass
+def run(ctx: RunContext[NetworkSettings]) -> RunSummary:
+    """One pass: ingest what is new or changed in DATA_DIR, recompute the affected KPIs.
 
-
-def run_once(
-    settings: Settings,
-    net: NetworkSettings | None = None,
-    progress: Progress = _no_progress,
-    engine: KpiEngine | None = None,
-) -> RunSummary:
-    """Run one pass; raises DataDirMissing, DatabaseUnavailable, LockBusy or StateError."""
-    net = net or NetworkSettings()
+    Raises DataDirMissing or StateError; core records it and translates database errors.
+    """
     started = time.perf_counter()
-    found = discover(settings.data_dir)
-    db = connect_checked(settings.database_url)
-    state_dir = settings.resolved_state_dir
-    kpi_engine = engine or DuckDBEngine()
-    try:
-        ensure_schema(db, state_dir)
-        with run_lock(db, PACK, state_dir, settings.lock_timeout_seconds) as lock_held:
-            summary = _locked_pass(db, settings, net, found, progress, kpi_engine, started,
-                                   lock_held)
-    except SQLAlchemyError as exc:  # a dropped connection surfaces as several error types
-        orig = getattr(exc, "orig", None) or exc
-        reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-        raise DatabaseUnavailable(
-            f"lost database {redacted(settings.database_url)}: {reason}"
-        ) from exc
-    finally:
-        if engine is None:
-            kpi_engine.close()
-        db.dispose()
-    return summary
-
-
-def _locked_pass(
-    db: Engine,
-    settings: Settings,
-    net: NetworkSettings,
-    found: list[FoundFile],
-    progress: Progress,
-    kpi_engine: KpiEngine,
-    started: float,
-    lock_held: LockCheck,
-) -> RunSummary:
-    store = StateStore(settings.resolved_state_dir, PACK)
-    store.ensure_variant(privacy.variant(net.msisdn_secret))
+    net = ctx.pack_settings
+    found = discover(ctx.settings.data_dir)
+    ctx.state.ensure_variant(privacy.variant(net.msisdn_secret))
     summary = RunSummary()
-    crash_points = from_environment()
-
-    def crash(point: str) -> None:
-        """A checkpoint: crash here if a test asks, and never go on without the lock."""
-        crash_points(point)
-        lock_held()
-
-    with db.begin() as conn:
-        run_id = runlog.start(conn, PACK)
-    crash("discovered")
-    try:
-        _ingest_files(db, store, net, found, summary, progress, crash)
-        crash("files_done")
-        summary.intervals_updated, summary.hours_updated = recompute.recompute_dirty(
-            db, store, net.top_n, kpi_engine, progress, crash)
-        crash("recomputed")
-        _prune(db, store)
-    except Exception as exc:
-        summary.seconds = time.perf_counter() - started
-        try:
-            with db.begin() as conn:
-                runlog.finish(conn, run_id, asdict(summary), error=str(exc)[:2000])
-        except SQLAlchemyError:
-            pass  # the database is what failed; the original error says why
-        raise
+    ctx.safe_point("discovered")
+    _ingest_files(ctx, found, summary)
+    ctx.safe_point("files_done")
+    summary.intervals_updated, summary.hours_updated = recompute.recompute_dirty(
+        ctx.db, ctx.state, net.top_n, ctx.kpi_engine, ctx.progress, ctx.safe_point)
+    ctx.safe_point("recomputed")
+    _prune(ctx.db, ctx.state)
     summary.seconds = time.perf_counter() - started
-    with db.begin() as conn:
-        runlog.finish(conn, run_id, asdict(summary))
     return summary
 
 
@@ -156,14 +89,10 @@ def _read_settled(found: FoundFile, settle_seconds: float) -> bytes | None:
 
 
 def _ingest_files(
-    db: Engine,
-    store: StateStore,
-    net: NetworkSettings,
-    found: list[FoundFile],
-    summary: RunSummary,
-    progress: Progress,
-    crash: Checkpoint,
+    ctx: RunContext[NetworkSettings], found: list[FoundFile], summary: RunSummary
 ) -> None:
+    db, store, net, progress, crash = (ctx.db, ctx.state, ctx.pack_settings, ctx.progress,
+                                       ctx.safe_point)
     with db.connect() as conn:
         entries = ledger.load(conn, PACK)
     stale = [f for f in found if (e := entries.get(f.path)) is None or e.stamp != f.stamp]

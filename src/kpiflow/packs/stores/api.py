@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -14,10 +13,9 @@ from kpiflow.api.deps import DbDep, RuntimeDep
 from kpiflow.errors import ConfigError
 from kpiflow.packs.stores import explain, jobs, queries, schema
 from kpiflow.packs.stores.config import StoresSettings
-from kpiflow.registry import Runtime
+from kpiflow.runtime import Runtime
 
 router = APIRouter(tags=["stores"])
-_worker_guard = threading.Lock()
 
 
 class TriggerQuery(BaseModel):
@@ -38,15 +36,12 @@ class ReportStatus(BaseModel):
     error: str | None = None
 
 
-def worker(request: Request, rt: Runtime) -> jobs.ReportWorker:
-    """The app's report worker (background threads), created on first use."""
-    with _worker_guard:
-        existing: jobs.ReportWorker | None = getattr(request.app.state, "stores_worker", None)
-        if existing is None:
-            ss: StoresSettings = rt.pack_settings["stores"]
-            existing = jobs.ReportWorker(rt.settings, ss)
-            request.app.state.stores_worker = existing
-        return existing
+def worker(request: Request) -> jobs.ReportWorker:
+    """The app's report worker, started by the pack's `serve` startup hook."""
+    found = request.app.state.pack_resources["stores"].get("worker")
+    if not isinstance(found, jobs.ReportWorker):
+        raise HTTPException(503, "the report worker is not running (the app is shutting down)")
+    return found
 
 
 @router.post("/trigger_report", response_model=Triggered)
@@ -61,7 +56,7 @@ def trigger_report(
         raise ConfigError(str(exc)) from None
     options = jobs.ReportOptions(now_us, q.detail or hold is not None, hold)
     report_id = jobs.create_run(request.app.state.engine, options)
-    worker(request, rt).submit(report_id)
+    worker(request).submit(report_id)
     return {"report_id": report_id}
 
 
@@ -75,7 +70,7 @@ def get_report(
     if row is None:
         raise HTTPException(404, f"no report with id {report_id!r}")
     if row["status"] == jobs.RUNNING:
-        worker(request, rt).recover(request.app.state.engine, report_id)
+        worker(request).recover(request.app.state.engine, report_id)
         return {"status": jobs.RUNNING, "stores_done": row["stores_done"],
                 "stores_total": row["stores_total"]}
     if row["status"] == jobs.FAILED:
@@ -93,7 +88,7 @@ def get_report(
             responses={200: {"content": {"text/csv": {}}}, **errors.responses(404)})
 def combined_report(rt: RuntimeDep) -> Any:
     """The report the scheduler precomputes every hour (404 until the first one is written)."""
-    path = jobs.combined_path(rt.settings, rt.pack_settings["stores"])
+    path = jobs.combined_path(rt.settings, rt.settings_of("stores", StoresSettings))
     if not path.is_file():
         raise HTTPException(404, "no combined report yet; it is computed hourly by `kpiflow serve`")
     return FileResponse(path, media_type="text/csv", filename="combined_report.csv")
@@ -111,7 +106,7 @@ def store_week(
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     try:
-        ex = explain.explain(request.app.state.engine, rt.pack_settings["stores"], store_id, now_us)
+        ex = explain.explain(request.app.state.engine, rt.settings_of("stores", StoresSettings), store_id, now_us)
     except explain.UnknownStore as exc:
         raise HTTPException(404, str(exc)) from None
     return explain.week_timeline(ex)

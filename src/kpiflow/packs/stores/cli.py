@@ -16,7 +16,7 @@ from kpiflow.packs.stores import generate as gen
 from kpiflow.packs.stores import jobs, load, schema
 from kpiflow.packs.stores import report as rep
 from kpiflow.packs.stores.config import StoresSettings
-from kpiflow.registry import Runtime
+from kpiflow.runtime import Runtime
 from kpiflow.store.db import connect_checked
 from kpiflow.store.migrate import ensure_schema
 

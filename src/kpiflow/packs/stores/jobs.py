@@ -29,8 +29,8 @@ from kpiflow.packs.stores import queries
 from kpiflow.packs.stores import report as rep
 from kpiflow.packs.stores.config import StoresSettings
 from kpiflow.packs.stores.tables import reports
-from kpiflow.store.db import connect_checked, make_engine
-from kpiflow.store.migrate import ensure_schema
+from kpiflow.registry import RunContext, ServeContext, Summary
+from kpiflow.store.db import make_engine
 
 log = logging.getLogger(__name__)
 
@@ -221,24 +221,41 @@ class ReportWorker:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def precompute(settings: Settings, stores_settings: StoresSettings) -> str:
+@dataclass
+class PrecomputeSummary(Summary):
+    """What the hourly job did: reports re-run, stores in the combined report."""
+
+    reports_recovered: int = 0
+    stores: int = 0
+    as_of_us: int = 0
+
+
+def precompute(ctx: RunContext[StoresSettings]) -> PrecomputeSummary:
     """The hourly job: re-run interrupted reports, then write the combined report file."""
-    db = connect_checked(settings.database_url)
+    db, settings, stores_settings = ctx.db, ctx.settings, ctx.pack_settings
+    summary = PrecomputeSummary()
+    with db.connect() as conn:
+        stale = queries.running_reports(conn)
+    for report_id in stale:
+        if orphaned(db, settings, report_id):
+            execute_run(settings, stores_settings, report_id)
+            summary.reports_recovered += 1
     try:
-        ensure_schema(db, settings.resolved_state_dir)
-        with db.connect() as conn:
-            stale = queries.running_reports(conn)
-        for report_id in stale:
-            if orphaned(db, settings, report_id):
-                execute_run(settings, stores_settings, report_id)
-        with run_lock(db, f"{PACK}-combined", settings.resolved_state_dir):
-            try:
-                table, now_us = build_report(db, stores_settings, ReportOptions())
-            except NoPolls:
-                return "no polls yet"
-            target = combined_path(settings, stores_settings)
-            write_atomic(target, rep.to_csv(table))
-    finally:
-        db.dispose()
-    when = datetime.fromtimestamp(now_us / 1e6, UTC).isoformat()
-    return f"{table.height} stores as of {when} in {target}"
+        table, now_us = build_report(db, stores_settings, ReportOptions())
+    except NoPolls:
+        return summary
+    write_atomic(combined_path(settings, stores_settings), rep.to_csv(table))
+    summary.stores, summary.as_of_us = table.height, now_us
+    return summary
+
+
+def start_worker(ctx: ServeContext[StoresSettings]) -> None:
+    """`serve` startup hook: the background threads that compute triggered reports."""
+    ctx.resources["worker"] = ReportWorker(ctx.settings, ctx.pack_settings)
+
+
+def stop_worker(ctx: ServeContext[StoresSettings]) -> None:
+    """`serve` shutdown hook: finish the running reports, take no more."""
+    worker = ctx.resources.pop("worker", None)
+    if isinstance(worker, ReportWorker):
+        worker.shutdown()

@@ -1,0 +1,64 @@
+"""Read JSON-lines text (plain or gzip) line by line: each line an object, or a bad row.
+
+A line that is not a JSON object is reported as a `BadRow` with its 1-based line number and
+raw text, never raised; blank lines carry nothing. Gzip is recognised by its magic bytes, not
+by the file name. A truncated gzip stream yields what could be read, then one bad row saying so.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from kpiflow.ingest.quarantine import BadRow, printable
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class JsonLine:
+    """One object read from a JSON-lines source, with its 1-based line number."""
+
+    line: int
+    value: dict[str, Any]
+
+
+def _open(path: Path) -> IO[bytes]:
+    handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, which closes it
+    if handle.read(2) == GZIP_MAGIC:
+        handle.seek(0)
+        return gzip.GzipFile(fileobj=handle, mode="rb")  # closes with its fileobj below
+    handle.seek(0)
+    return handle
+
+
+def read_json_lines(path: Path) -> Iterator[JsonLine | BadRow]:
+    """Every object of a JSON-lines file (gzip or plain), or a BadRow for each bad line."""
+    with _open(path) as raw:
+        yield from parse_json_lines(raw)
+
+
+def parse_json_lines(stream: IO[bytes]) -> Iterator[JsonLine | BadRow]:
+    """Every object of a binary JSON-lines stream, or a BadRow for each bad line."""
+    number = 0
+    try:
+        for number, line in enumerate(stream, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                value = json.loads(text)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                yield BadRow(number, f"not JSON: {exc}", printable(text))
+                continue
+            if not isinstance(value, dict):
+                yield BadRow(number, "not a JSON object", printable(text))
+                continue
+            yield JsonLine(number, value)
+    except (EOFError, OSError, zlib.error) as exc:  # a truncated or corrupt gzip stream
+        yield BadRow(number + 1, f"unreadable after line {number}: {exc}", "")
