@@ -14,12 +14,12 @@ from sqlalchemy import Connection, Engine
 from kpiflow.console import fail, out, progress_reporter
 from kpiflow.errors import ConfigError, KpiflowError
 from kpiflow.ingest import history
-from kpiflow.packs.network import generate as gen
 from kpiflow.lifecycle import run_job
+from kpiflow.packs.network import generate as gen
 from kpiflow.packs.network import queries
-from kpiflow.packs.network.pipeline import PACK
 from kpiflow.packs.network.config import NetworkSettings
 from kpiflow.packs.network.kpis import KPIS, Kpi
+from kpiflow.packs.network.pipeline import PACK
 from kpiflow.runtime import Runtime
 
 app = typer.Typer(help="Network KPIs: top services by traffic, top cells by unique users.",

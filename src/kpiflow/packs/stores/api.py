@@ -13,7 +13,6 @@ from kpiflow.api.deps import DbDep, RuntimeDep
 from kpiflow.errors import ConfigError
 from kpiflow.packs.stores import explain, jobs, queries, schema
 from kpiflow.packs.stores.config import StoresSettings
-from kpiflow.runtime import Runtime
 
 router = APIRouter(tags=["stores"])
 
@@ -106,7 +105,8 @@ def store_week(
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     try:
-        ex = explain.explain(request.app.state.engine, rt.settings_of("stores", StoresSettings), store_id, now_us)
+        ss = rt.settings_of("stores", StoresSettings)
+        ex = explain.explain(request.app.state.engine, ss, store_id, now_us)
     except explain.UnknownStore as exc:
         raise HTTPException(404, str(exc)) from None
     return explain.week_timeline(ex)
