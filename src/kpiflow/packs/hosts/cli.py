@@ -1,0 +1,78 @@
+"""`kpiflow agent` (a top-level command) and `kpiflow hosts ...` (the pack's jobs by hand)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kpiflow.console import fail, out
+from kpiflow.errors import KpiflowError
+from kpiflow.lifecycle import run_job
+from kpiflow.packs.hosts.agent import Agent, AgentConfig
+from kpiflow.runtime import Runtime
+
+app = typer.Typer(help="Host resource samples: compaction, alarms, retention.",
+                  no_args_is_help=True)
+JOBS = ("flush", "alarms", "retention")
+
+
+@app.command("run")
+def run_cmd(
+    ctx: typer.Context,
+    job: Annotated[str, typer.Argument(help="flush, alarms or retention.")] = "flush",
+) -> None:
+    """Run one of the pack's jobs now (`kpiflow serve` runs them on schedule)."""
+    rt: Runtime = ctx.obj
+    if job not in JOBS:
+        fail(f"unknown job {job!r}: choose one of {', '.join(JOBS)}")
+    pack = next(p for p in rt.packs if p.name == "hosts")
+    try:
+        summary = run_job(rt, pack, job)
+    except KpiflowError as exc:
+        fail(exc)
+    table = Table("what", "count", title=f"hosts {job}")
+    for what, count in summary.counts().items():
+        table.add_row(what.replace("_", " "), f"{count:,}")
+    out.print(table)
+
+
+def agent(
+    server: Annotated[str, typer.Option(help="kpiflow server URL, e.g. http://10.0.0.5:8000.",
+                                        envvar="KPIFLOW_AGENT_SERVER")],
+    interval: Annotated[float, typer.Option(min=0.2, help="Seconds between samples.",
+                                            envvar="KPIFLOW_AGENT_INTERVAL")] = 10.0,
+    token: Annotated[str | None, typer.Option(help="Bearer token (the server's "
+                                              "KPIFLOW_API_TOKEN).", envvar="KPIFLOW_AGENT_TOKEN")]
+    = None,
+    floor: Annotated[float | None, typer.Option(
+        min=0, max=100, help="Send only processes above this cpu or mem %, plus one `other` row.",
+        envvar="KPIFLOW_AGENT_FLOOR")] = None,
+    state_dir: Annotated[Path, typer.Option(help="Queue and host id live here.",
+                                            envvar="KPIFLOW_AGENT_STATE_DIR")]
+    = Path(".kpiflow-agent"),
+    queue_mb: Annotated[float, typer.Option(min=1, help="Bound of the on-disk queue (MB); the "
+                                            "oldest batches go first.",
+                                            envvar="KPIFLOW_AGENT_QUEUE_MB")] = 100.0,
+) -> None:
+    """Sample every process's cpu and mem and push them to a kpiflow server (SIGTERM to stop)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s agent: %(message)s")
+    cfg = AgentConfig(server=server, interval=interval, token=token, floor=floor,
+                      state_dir=state_dir, queue_bytes=int(queue_mb * 1024 * 1024))
+    runner = Agent(cfg)
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        runner.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    out.print(f"agent {runner.host['hostname']} ({runner.host['ip']}) -> {server}, "
+              f"every {interval:g} s")
+    runner.run()
+    out.print(f"agent stopped: {runner.sent} batch(es) sent, {len(runner.queue)} queued, "
+              f"{runner.rejected} refused, {runner.queue.dropped} dropped")

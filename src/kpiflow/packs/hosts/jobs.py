@@ -1,0 +1,305 @@
+"""The pack's jobs: compact buffered samples into Parquet, evaluate alarms, apply retention."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import polars as pl
+from sqlalchemy import Connection, delete, insert, select, update
+
+from kpiflow.packs.hosts import alarms as rules_mod
+from kpiflow.packs.hosts import rawstore
+from kpiflow.packs.hosts.alarms import Change, Rules, SeriesState
+from kpiflow.packs.hosts.config import HostsSettings
+from kpiflow.packs.hosts.queries import event_json
+from kpiflow.packs.hosts.tables import (
+    alarm_events,
+    alarms,
+    batches,
+    parquet_files,
+    rollups,
+    samples,
+)
+from kpiflow.registry import RunContext, Summary
+from kpiflow.store.upsert import upsert
+
+log = logging.getLogger(__name__)
+
+CHUNK = 200_000  # samples compacted per file write (bounded memory)
+IN_CHUNK = 5_000  # ids per IN list (bound parameters per statement)
+MINUTE_MS = 60_000
+SeriesKey = tuple[str, int, int, str, int]
+
+
+def rules_of(ps: HostsSettings) -> Rules:
+    """The alarm rules the settings give."""
+    return Rules(ps.hosts_red_threshold, ps.hosts_red_clear, ps.hosts_hold_seconds,
+                 ps.hosts_trend_window_seconds, ps.hosts_trend_horizon_seconds,
+                 ps.hosts_trend_min_samples)
+
+
+@dataclass
+class FlushSummary(Summary):
+    """What one compaction did."""
+
+    samples: int = 0
+    files: int = 0
+    bytes: int = 0
+    recovered: int = 0
+    expired_from_buffer: int = 0
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i:i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
+
+
+def flush(ctx: RunContext[HostsSettings]) -> FlushSummary:
+    """Write unflushed samples to hourly Parquet files and 1-minute rollups; trim the buffer."""
+    summary = FlushSummary()
+    root = rawstore.raw_root(ctx.state.root)
+    with ctx.db.begin() as conn:
+        summary.recovered = rawstore.recover(conn, root)
+    s = samples.c
+    cols = [s.id, s.ts_ms, s.host_id, s.pid, s.started_ms, s.name, s.resource, s.value]
+    while True:
+        with ctx.db.connect() as conn:
+            rows = [dict(r) for r in conn.execute(
+                select(*cols).where(s.flushed == 0).order_by(s.id).limit(CHUNK)).mappings()]
+        if not rows:
+            break
+        exact = pl.DataFrame(rows, infer_schema_length=None)
+        stored = rawstore.frame(rows)
+        files = []
+        for part in stored.with_columns((pl.col("ts_ms") // rawstore.HOUR_MS).alias("h")) \
+                .partition_by("h", include_key=False):
+            hour = int(part["ts_ms"][0]) // rawstore.HOUR_MS * rawstore.HOUR_MS
+            name, _, size = rawstore.write_pending(root, hour, part)
+            files.append({"name": name, "hour_ms": hour, "rows": part.height, "bytes": size,
+                          "min_ms": int(part["ts_ms"].min()), "max_ms": int(part["ts_ms"].max())})
+        minute = (pl.col("ts_ms") // MINUTE_MS * MINUTE_MS).alias("minute_ms")
+        roll = (exact.group_by(minute, "host_id", "pid", "started_ms", "name", "resource")
+                .agg(pl.len().cast(pl.Int64).alias("n"), pl.col("value").sum().alias("total"),
+                     pl.col("value").max().alias("peak")))
+        ctx.safe_point("hosts.flush.commit")
+        with ctx.db.begin() as conn:
+            for part_ids in _chunks([r["id"] for r in rows]):
+                conn.execute(update(samples).where(s.id.in_(part_ids)).values(flushed=1))
+            conn.execute(insert(rollups), roll.to_dicts())
+            conn.execute(insert(parquet_files), files)
+        for f in files:
+            rawstore.publish(root, f["name"])
+        summary.samples += len(rows)
+        summary.files += len(files)
+        summary.bytes += sum(f["bytes"] for f in files)
+    cutoff = round((time.time() - ctx.pack_settings.hosts_hot_seconds) * 1000)
+    with ctx.db.begin() as conn:
+        summary.expired_from_buffer = conn.execute(
+            delete(samples).where(s.flushed == 1, s.ts_ms < cutoff)).rowcount
+    return summary
+
+
+@dataclass
+class AlarmSummary(Summary):
+    """What one alarm evaluation did."""
+
+    samples: int = 0
+    series: int = 0
+    changes: int = 0
+    delivered: int = 0
+    delivery_failures: int = 0
+
+
+def _state_of(row: Any) -> SeriesState:
+    trend = None if row.n < 2 or row.slope_per_min is None else rules_mod.Trend(
+        row.slope_per_min, row.r2 or 0.0, row.n,
+        None if row.crossing_ms is None else row.crossing_ms / 1000)
+    return SeriesState(row.state, row.since_ms / 1000,
+                       None if row.red_pending_ms is None else row.red_pending_ms / 1000,
+                       None if row.amber_pending_ms is None else row.amber_pending_ms / 1000,
+                       row.last_ms / 1000, row.value, trend)
+
+
+def _ms(t: float | None) -> int | None:
+    return None if t is None else round(t * 1000)
+
+
+def _evidence(value: float, trend: rules_mod.Trend | None, n: int) -> dict[str, Any]:
+    return {"value": value,
+            "slope_per_min": None if trend is None else trend.slope_per_min,
+            "r2": None if trend is None else trend.r2,
+            "n": n if trend is None else trend.n,
+            "crossing_ms": None if trend is None else _ms(trend.crossing)}
+
+
+def _state_row(key: SeriesKey, st: SeriesState, now_ms: int) -> dict[str, Any]:
+    host_id, pid, started_ms, name, resource = key
+    return {"host_id": host_id, "pid": pid, "started_ms": started_ms, "name": name,
+            "resource": resource, "state": st.state, "since_ms": _ms(st.since),
+            "red_pending_ms": _ms(st.red_pending), "amber_pending_ms": _ms(st.amber_pending),
+            "last_ms": _ms(st.last), **_evidence(st.value, st.trend, 1), "evaluated_ms": now_ms}
+
+
+def _event_row(key: SeriesKey, ch: Change) -> dict[str, Any]:
+    host_id, pid, started_ms, name, resource = key
+    return {"ts_ms": _ms(ch.at), "host_id": host_id, "pid": pid, "started_ms": started_ms,
+            "name": name, "resource": resource, "from_state": ch.before, "to_state": ch.after,
+            **_evidence(ch.value, ch.trend, 1), "recorded_at": datetime.now(UTC),
+            "delivered": 0, "attempts": 0}
+
+
+def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
+    """Step every series with new samples through the alarm rules; record state changes."""
+    ps = ctx.pack_settings
+    rules = rules_of(ps)
+    now = time.time()
+    s, a = samples.c, alarms.c
+    key_cols = (s.host_id, s.pid, s.started_ms, s.name, s.resource)
+    with ctx.db.connect() as conn:
+        fresh = conn.execute(select(s.id, *key_cols, s.ts_ms).where(s.judged == 0)).all()
+        earliest: dict[SeriesKey, int] = {}
+        for r in fresh:
+            k = (r.host_id, r.pid, r.started_ms, r.name, r.resource)
+            earliest[k] = min(earliest.get(k, r.ts_ms), r.ts_ms)
+        window_ms = round(rules.window * 1000)
+        points: dict[SeriesKey, list[tuple[int, float]]] = defaultdict(list)
+        if earliest:
+            since = min(earliest.values()) - window_ms
+            for r in conn.execute(select(*key_cols, s.ts_ms, s.value).where(s.ts_ms >= since)):
+                k = (r.host_id, r.pid, r.started_ms, r.name, r.resource)
+                if k in earliest and r.ts_ms >= earliest[k] - window_ms:
+                    points[k].append((r.ts_ms, r.value))
+        stored = {(r.host_id, r.pid, r.started_ms, r.name, r.resource): _state_of(r)
+                  for r in conn.execute(select(alarms))}
+    summary = AlarmSummary(samples=len(fresh), series=len(points))
+    state_rows, event_rows = [], []
+    for k, pts in points.items():
+        pts.sort()
+        before = stored.get(k, SeriesState())
+        after, changes = rules_mod.step(before, [t / 1000 for t, _ in pts], [v for _, v in pts],
+                                        rules)
+        stored[k] = after
+        state_rows.append(_state_row(k, after, round(now * 1000)))
+        event_rows += [_event_row(k, ch) for ch in changes]
+    for k, st in stored.items():
+        if k in points:
+            continue
+        cleared, change = rules_mod.expire(st, now, rules.window)
+        if change is not None:
+            state_rows.append(_state_row(k, cleared, round(now * 1000)))
+            event_rows.append(_event_row(k, change))
+    summary.changes = len(event_rows)
+    ctx.safe_point("hosts.alarms.commit")
+    with ctx.db.begin() as conn:
+        upsert(conn, alarms, state_rows, key=("host_id", "pid", "started_ms", "name", "resource"))
+        if event_rows:
+            conn.execute(insert(alarm_events), event_rows)
+        for part_ids in _chunks([r.id for r in fresh]):
+            conn.execute(update(samples).where(s.id.in_(part_ids)).values(judged=1))
+        # An OK series with nothing new for the hot window has nothing left to remember.
+        old = round((now - ps.hosts_hot_seconds) * 1000)
+        conn.execute(delete(alarms).where(a.state == rules_mod.OK, a.last_ms < old))
+    summary.delivered, summary.delivery_failures = deliver(ctx.db, ps)
+    return summary
+
+
+def deliver(db: Any, ps: HostsSettings) -> tuple[int, int]:
+    """Send undelivered state changes to the webhook, oldest first; each is retried on later
+    evaluations until `hosts_webhook_attempts` is spent. Returns (delivered, failed)."""
+    if not ps.hosts_webhook_url:
+        return 0, 0
+    e = alarm_events.c
+    headers = {} if ps.hosts_webhook_token is None else {
+        "Authorization": f"Bearer {ps.hosts_webhook_token.get_secret_value()}"}
+    with db.connect() as conn:
+        pending = conn.execute(select(alarm_events).where(
+            e.delivered == 0, e.attempts < ps.hosts_webhook_attempts).order_by(e.id).limit(500)).all()
+    ok = failed = 0
+    with httpx.Client(timeout=5.0, headers=headers) as client:
+        for row in pending:
+            error = None
+            try:
+                client.post(ps.hosts_webhook_url, json=event_json(row)).raise_for_status()
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"[:500]
+            with db.begin() as conn:
+                conn.execute(update(alarm_events).where(e.id == row.id).values(
+                    delivered=int(error is None), attempts=row.attempts + 1, last_error=error))
+            if error is None:
+                ok += 1
+            else:
+                failed += 1
+                break  # keep the order: the next ones wait for this one
+    return ok, failed
+
+
+@dataclass
+class RetentionSummary(Summary):
+    """What one retention pass removed."""
+
+    files_removed: int = 0
+    files_trimmed: int = 0
+    samples_removed: int = 0
+    rollups_removed: int = 0
+    batch_keys_removed: int = 0
+    events_removed: int = 0
+
+
+def _trim_files(conn: Connection, ctx: RunContext[HostsSettings], cutoff_ms: int,
+                summary: RetentionSummary) -> list[str]:
+    """Drop files wholly older than the cutoff; rewrite files straddling it. Returns the
+    obsolete file names to unlink after the commit."""
+    f = parquet_files.c
+    root = rawstore.raw_root(ctx.state.root)
+    gone = []
+    for row in conn.execute(select(parquet_files).where(f.min_ms < cutoff_ms)).all():
+        conn.execute(delete(parquet_files).where(f.name == row.name))
+        gone.append(row.name)
+        if row.max_ms < cutoff_ms:
+            summary.samples_removed += row.rows
+            summary.files_removed += 1
+            continue
+        kept = pl.read_parquet(root / row.name).filter(pl.col("ts_ms") >= cutoff_ms)
+        summary.samples_removed += row.rows - kept.height
+        summary.files_trimmed += 1
+        name, _, size = rawstore.write_pending(root, row.hour_ms, kept)
+        conn.execute(insert(parquet_files), {
+            "name": name, "hour_ms": row.hour_ms, "rows": kept.height, "bytes": size,
+            "min_ms": int(kept["ts_ms"].min()), "max_ms": row.max_ms})
+        gone.append("+" + name)  # to publish
+    return gone
+
+
+def retention(ctx: RunContext[HostsSettings]) -> RetentionSummary:
+    """Remove raw samples older than `hosts_raw_retention_hours` (Parquet and buffer), rollups
+    and alarm events older than `hosts_rollup_retention_days`, and old batch keys."""
+    ps = ctx.pack_settings
+    now = time.time()
+    raw_cut = round((now - ps.hosts_raw_retention_hours * 3600) * 1000)
+    roll_cut = round((now - ps.hosts_rollup_retention_days * 86400) * 1000)
+    summary = RetentionSummary()
+    root = rawstore.raw_root(ctx.state.root)
+    with ctx.db.begin() as conn:
+        rawstore.recover(conn, root)
+    ctx.safe_point("hosts.retention.commit")
+    with ctx.db.begin() as conn:
+        names = _trim_files(conn, ctx, raw_cut, summary)
+        summary.samples_removed += conn.execute(
+            delete(samples).where(samples.c.ts_ms < raw_cut)).rowcount
+        summary.rollups_removed = conn.execute(
+            delete(rollups).where(rollups.c.minute_ms < roll_cut)).rowcount
+        summary.batch_keys_removed = conn.execute(
+            delete(batches).where(batches.c.received_ms < raw_cut)).rowcount
+        summary.events_removed = conn.execute(
+            delete(alarm_events).where(alarm_events.c.ts_ms < roll_cut)).rowcount
+    for name in names:
+        if name.startswith("+"):
+            rawstore.publish(root, name[1:])
+        else:
+            (root / name).unlink(missing_ok=True)
+    return summary

@@ -1,0 +1,100 @@
+// Hosts page: fills the tables from the API every 10 s and charts a clicked process (BokehJS).
+(function () {
+  "use strict";
+  const status = document.getElementById("hosts-status");
+  const fmt = (v, d = 1) => (v === null || v === undefined ? "" : Number(v).toFixed(d));
+  const when = (t) => (t ? new Date(t * 1000).toISOString().replace("T", " ").slice(0, 19) : "");
+  let hostNames = {};
+  let chosen = null;
+
+  function cell(row, text) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    row.appendChild(td);
+    return td;
+  }
+
+  function fill(id, rows, columns, onClick) {
+    const body = document.querySelector("#" + id + " tbody");
+    body.replaceChildren();
+    for (const r of rows) {
+      const tr = document.createElement("tr");
+      for (const c of columns) cell(tr, c(r));
+      if (onClick) {
+        tr.classList.add("clickable");
+        tr.addEventListener("click", () => onClick(r));
+      }
+      body.appendChild(tr);
+    }
+  }
+
+  async function json(url) {
+    const resp = await fetch(url, { headers: { Accept: "application/json" } });
+    if (!resp.ok) throw new Error(url + ": HTTP " + resp.status);
+    return resp.json();
+  }
+
+  function choose(r, resource) {
+    chosen = { host_id: r.host_id, pid: r.pid, started: r.started, name: r.name, resource };
+    history();
+  }
+
+  async function history() {
+    if (!chosen) return;
+    const q = new URLSearchParams({ host_id: chosen.host_id, pid: chosen.pid,
+      started: chosen.started, name: chosen.name, resource: chosen.resource });
+    const h = await json("api/v1/hosts/history?" + q);
+    document.getElementById("history-title").textContent =
+      "History: " + chosen.name + " (pid " + chosen.pid + ") " + chosen.resource + " %";
+    const xs = h.points.map((p) => p.t * 1000);
+    const plot = Bokeh.Plotting.figure({ height: 300, sizing_mode: "stretch_width",
+      x_axis_type: "datetime", y_range: new Bokeh.Range1d({ start: 0, end: 100 }),
+      title: "resolution " + h.resolution_s + " s" });
+    plot.line({ x: xs, y: h.points.map((p) => p.mean), line_width: 2, legend_label: "value" });
+    if (xs.length) {
+      plot.line({ x: [xs[0], xs[xs.length - 1]], y: [h.threshold, h.threshold],
+        line_dash: "dashed", line_color: "red", legend_label: "threshold" });
+    }
+    if (h.trend) {
+      plot.line({ x: [h.trend.from.t * 1000, h.trend.to.t * 1000],
+        y: [h.trend.from.value, h.trend.to.value], line_color: "orange", line_width: 2,
+        legend_label: "trend" });
+    }
+    const target = document.getElementById("history-chart");
+    target.replaceChildren();
+    await Bokeh.Plotting.show(plot, target);
+    target.dataset.points = String(h.points.length);
+  }
+
+  async function refresh() {
+    try {
+      const [hosts, alarms, cpu, mem] = await Promise.all([json("api/v1/hosts/hosts"),
+        json("api/v1/hosts/alarms"), json("api/v1/hosts/top?by=cpu&n=10"),
+        json("api/v1/hosts/top?by=mem&n=10")]);
+      hostNames = Object.fromEntries(hosts.map((h) => [h.host_id, h.hostname]));
+      const host = (r) => hostNames[r.host_id] || r.host_id;
+      fill("hosts", hosts, [(h) => h.hostname, (h) => h.ip, (h) => h.cores ?? "",
+        (h) => when(h.last_seen), (h) => fmt(h.samples_per_s, 2)]);
+      fill("alarms", alarms, [(a) => a.state, host, (a) => a.name, (a) => a.pid,
+        (a) => a.resource, (a) => fmt(a.evidence.value), (a) => fmt(a.evidence.slope_per_min, 2),
+        (a) => fmt(a.evidence.r2, 2), (a) => a.evidence.samples,
+        (a) => when(a.evidence.predicted_crossing)], (a) => choose(a, a.resource));
+      for (const tr of document.querySelectorAll("#alarms tbody tr")) {
+        tr.classList.add(tr.firstChild.textContent === "RED" ? "red" : "amber");
+      }
+      document.getElementById("no-alarms").hidden = alarms.length > 0;
+      fill("top-cpu", cpu, [host, (r) => r.name, (r) => r.pid, (r) => fmt(r.cpu)],
+        (r) => choose(r, "cpu"));
+      fill("top-mem", mem, [host, (r) => r.name, (r) => r.pid, (r) => fmt(r.mem)],
+        (r) => choose(r, "mem"));
+      if (!chosen && cpu.length) choose(cpu[0], "cpu"); else await history();
+      status.textContent = "updated " + new Date().toLocaleTimeString();
+      document.body.dataset.hostsLoaded = "1";
+    } catch (err) {
+      status.textContent = "could not refresh: " + err.message;
+    }
+  }
+
+  refresh();
+  setInterval(refresh, 10000);
+})();
