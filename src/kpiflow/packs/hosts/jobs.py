@@ -289,6 +289,8 @@ def retention(ctx: RunContext[HostsSettings]) -> RetentionSummary:
     ctx.safe_point("hosts.retention.commit")
     with ctx.db.begin() as conn:
         names = _trim_files(conn, ctx, raw_cut, summary)
+        # Flushed buffer rows are counted in their files already.
+        conn.execute(delete(samples).where(samples.c.ts_ms < raw_cut, samples.c.flushed == 1))
         summary.samples_removed += conn.execute(
             delete(samples).where(samples.c.ts_ms < raw_cut)).rowcount
         summary.rollups_removed = conn.execute(
