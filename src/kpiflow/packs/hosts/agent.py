@@ -129,6 +129,7 @@ class DiskQueue:
         self.root = root
         self.max_bytes = max_bytes
         self.dropped = 0
+        self.lock = threading.Lock()  # the sampler adds and drops while the sender deletes
         root.mkdir(parents=True, exist_ok=True)
         for stale in root.glob("*.tmp"):
             stale.unlink()
@@ -139,6 +140,10 @@ class DiskQueue:
 
     def put(self, batch: dict[str, Any]) -> None:
         """Add a batch durably (temp file, fsync, rename), dropping the oldest if over bound."""
+        with self.lock:
+            self._put(batch)
+
+    def _put(self, batch: dict[str, Any]) -> None:
         path = self.root / f"{self._next:012d}.json"
         self._next += 1
         tmp = path.with_suffix(".tmp")
@@ -152,10 +157,18 @@ class DiskQueue:
         while total > self.max_bytes and len(files) > 1:
             oldest = files.pop(0)
             total -= oldest.stat().st_size
-            oldest.unlink()
+            oldest.unlink(missing_ok=True)
             self.dropped += 1
             log.warning("queue over %d bytes: dropped the oldest batch %s", self.max_bytes,
                         oldest.name)
+
+    def remove(self, path: Path, to: Path | None = None) -> None:
+        """Take a sent (or refused, moved to `to`) batch off the queue."""
+        with self.lock:
+            if to is None:
+                path.unlink(missing_ok=True)
+            elif path.exists():
+                os.replace(path, to)
 
     def pending(self) -> Iterator[Path]:
         """Queued batch files, oldest first."""
@@ -184,6 +197,7 @@ class Agent:
     def __init__(self, cfg: AgentConfig) -> None:
         self.cfg = cfg
         self.stop = threading.Event()
+        self.wake = threading.Event()  # a batch was queued
         self.queue = DiskQueue(cfg.state_dir / "queue", cfg.queue_bytes)
         self.host = {"host_id": host_id(cfg.state_dir), "hostname": socket.gethostname(),
                      "ip": primary_ip(cfg.server), "cores": psutil.cpu_count() or 1,
@@ -204,6 +218,9 @@ class Agent:
         for path in self.queue.pending():
             try:
                 body = path.read_bytes()
+            except FileNotFoundError:
+                continue  # dropped meanwhile by the queue's bound
+            try:
                 resp = self.client.post(ROUTE, content=body,
                                         headers={"Content-Type": "application/json"})
             except (httpx.HTTPError, OSError) as exc:
@@ -211,13 +228,13 @@ class Agent:
                             len(self.queue))
                 return False
             if resp.is_success:
-                path.unlink()
+                self.queue.remove(path)
                 self.sent += 1
             elif resp.status_code in (413, 422):
                 # Refused for its content: resending cannot help; keep it aside for inspection.
                 rejected = self.queue.root.parent / "rejected"
                 rejected.mkdir(exist_ok=True)
-                os.replace(path, rejected / path.name)
+                self.queue.remove(path, rejected / path.name)
                 self.rejected += 1
                 log.error("server refused batch %s: %s", path.name, resp.text[:500])
             else:
@@ -226,26 +243,33 @@ class Agent:
                 return False
         return True
 
+    def _sample_loop(self, sampler: Sampler) -> None:
+        """Tick every interval, whatever the sender is doing (a hung server must not stop it)."""
+        next_tick = time.monotonic() + self.cfg.interval
+        while not self.stop.wait(max(0.0, next_tick - time.monotonic())):
+            try:
+                self.tick(sampler)
+            except OSError as exc:  # a full disk: this tick is lost, say so, keep going
+                log.error("could not queue a batch: %s", exc)
+            next_tick += self.cfg.interval
+            if next_tick < time.monotonic():  # the machine stalled: skip the missed ticks
+                next_tick = time.monotonic() + self.cfg.interval
+            self.wake.set()
+
     def run(self) -> None:
         """Sample and send until `stop` is set (SIGTERM), then send what is queued and return."""
         sampler = Sampler(self.cfg.floor)
-        next_tick = time.monotonic() + self.cfg.interval
-        next_send = 0.0
+        ticker = threading.Thread(target=self._sample_loop, args=(sampler,), name="sampler")
+        ticker.start()
         backoff = 0.0
         while not self.stop.is_set():
-            now = time.monotonic()
-            if now >= next_tick:
-                self.tick(sampler)
-                next_tick += self.cfg.interval
-                if next_tick < now:  # the machine stalled: skip the missed ticks
-                    next_tick = now + self.cfg.interval
-            if now >= next_send and len(self.queue):
-                if self.drain():
-                    backoff = 0.0
-                else:
-                    backoff = min(MAX_BACKOFF_S, max(1.0, backoff * 2))
-                    next_send = time.monotonic() + backoff
-            wake = min(next_tick, next_send if len(self.queue) else next_tick)
-            self.stop.wait(max(0.0, wake - time.monotonic()))
+            if len(self.queue) and not self.drain():
+                backoff = min(MAX_BACKOFF_S, max(1.0, backoff * 2))
+                self.stop.wait(backoff)
+                continue
+            backoff = 0.0
+            self.wake.wait(self.cfg.interval)
+            self.wake.clear()
+        ticker.join()
         self.drain()
         self.client.close()
