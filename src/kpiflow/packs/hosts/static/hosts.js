@@ -39,8 +39,25 @@
     history();
   }
 
+  // The shell loads BokehJS itself; its plotting API is a second bundle of the same package.
+  let plotting = null;
+  function bokehApi() {
+    if (!plotting) {
+      plotting = new Promise((resolve, reject) => {
+        const main = document.querySelector("script[src*='bokeh.min.js']");
+        const tag = document.createElement("script");
+        tag.src = main.getAttribute("src").replace("bokeh.min.js", "bokeh-api.min.js");
+        tag.onload = resolve;
+        tag.onerror = () => reject(new Error("could not load " + tag.src));
+        document.head.appendChild(tag);
+      });
+    }
+    return plotting;
+  }
+
   async function history() {
     if (!chosen) return;
+    await bokehApi();
     const q = new URLSearchParams({ host_id: chosen.host_id, pid: chosen.pid,
       started: chosen.started, name: chosen.name, resource: chosen.resource });
     const h = await json("api/v1/hosts/history?" + q);
