@@ -66,7 +66,7 @@
     const xs = h.points.map((p) => p.t * 1000);
     const plot = Bokeh.Plotting.figure({ height: 300, sizing_mode: "stretch_width",
       x_axis_type: "datetime", y_range: new Bokeh.Range1d({ start: 0, end: 100 }),
-      title: "resolution " + h.resolution_s + " s" });
+      title: h.resolution_s < 1 ? "every sample" : "1 point per " + h.resolution_s + " s" });
     plot.line({ x: xs, y: h.points.map((p) => p.mean), line_width: 2, legend_label: "value" });
     if (xs.length) {
       plot.line({ x: [xs[0], xs[xs.length - 1]], y: [h.threshold, h.threshold],

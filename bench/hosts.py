@@ -1,0 +1,210 @@
+"""Hosts benchmark: ingest rate, read latency under load, bytes per stored sample, agent cost.
+
+Phases (each figure is measured in this run, on this machine):
+- ingest: a real `kpiflow serve` (SQLite file, or PostgreSQL with --postgresql) and a separate
+  load process posting agent batches (H hosts x P processes, cpu+mem) over loopback as fast as
+  it is answered, with C concurrent senders, for S seconds: values stored per second.
+- reads: while a second load process sends at half that rate, p50/p99 of `get-all` and
+  `query-alarm/` (after one alarm evaluation over everything stored).
+- disk: N synthetic ticks of H x P processes written by the pack's own Parquet writer: bytes per
+  value (one value = one process's cpu or mem at one instant).
+- agent: a real `kpiflow agent` at a 2 s interval for 30 s: CPU seconds per tick, expressed as
+  % of one core at the default 10 s interval, and its RSS.
+
+Usage: .venv/bin/python bench/hosts.py [--hosts 100] [--procs 300] [--seconds 20] [--postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psutil
+
+TOKEN = "bench-token"
+KPIFLOW = str(Path(sys.executable).parent / "kpiflow")
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _server(db_url: str, state: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _port()
+    proc = subprocess.Popen([KPIFLOW, "--database-url", db_url, "--state-dir", str(state), "serve",
+                             "--port", str(port), "--no-schedule"],
+                            env={**os.environ, "KPIFLOW_API_TOKEN": TOKEN},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+def _batch(host: int, procs: int, ts: float) -> dict:
+    rnd = random.Random(host * 7919 + int(ts))
+    return {"key": uuid.uuid4().hex, "host_id": f"h{host:04d}", "hostname": f"host-{host}",
+            "ip": f"10.0.{host // 250}.{host % 250 + 1}", "cores": 8, "interval": 10,
+            "samples": [{"ts": ts, "pid": 1000 + p, "started": 1.7e9 + p, "name": f"proc-{p % 120}",
+                         "cpu": round(rnd.random() * 5, 1), "mem": round(0.1 + p % 17 * 0.3, 2)}
+                        for p in range(procs)]}
+
+
+def _load(url: str, hosts: int, procs: int, seconds: float, rate: float | None, out: mp.Queue
+          ) -> None:
+    """Send batches host after host (paced to `rate` values/s when given); report values sent."""
+    sent = 0
+    body_cache = [_batch(h, procs, 0) for h in range(hosts)]
+    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+    start = time.monotonic()
+    h = 0
+    while time.monotonic() - start < seconds:
+        body = dict(body_cache[h % hosts], key=uuid.uuid4().hex)
+        ts = time.time()
+        body["samples"] = [dict(s, ts=ts) for s in body["samples"]]
+        r = client.post("/api/v1/hosts/samples", json=body)
+        r.raise_for_status()
+        sent += 2 * procs
+        h += 1
+        if rate:
+            ahead = sent / rate - (time.monotonic() - start)
+            if ahead > 0:
+                time.sleep(ahead)
+    out.put((sent, time.monotonic() - start))
+
+
+def ingest_and_reads(db_url: str, hosts: int, procs: int, seconds: float, senders: int) -> dict:
+    state = Path(tempfile.mkdtemp(prefix="hosts-bench-"))
+    server, url = _server(db_url, state)
+    try:
+        q: mp.Queue = mp.get_context("spawn").Queue()
+        ctx = mp.get_context("spawn")
+        workers = [ctx.Process(target=_load, args=(url, hosts, procs, seconds, None, q))
+                   for _ in range(senders)]
+        for w in workers:
+            w.start()
+        results = [q.get() for _ in workers]
+        for w in workers:
+            w.join()
+        rate = sum(n for n, _ in results) / max(t for _, t in results)
+        subprocess.run([KPIFLOW, "--database-url", db_url, "--state-dir", str(state), "hosts",
+                        "run", "alarms"], check=True, capture_output=True)
+        loader = ctx.Process(target=_load, args=(url, hosts, procs, seconds, rate / 2, q))
+        loader.start()
+        lat: dict[str, list[float]] = {"get-all": [], "query-alarm": []}
+        client = httpx.Client(base_url=url, timeout=60)
+        deadline = time.monotonic() + seconds - 1
+        names = 0
+        while time.monotonic() < deadline:
+            for what, path in (("get-all", "/ressources-usage/get-all"),
+                               ("query-alarm", "/ressources-usage/query-alarm/")):
+                t0 = time.perf_counter()
+                r = client.get(path)
+                lat[what].append(time.perf_counter() - t0)
+                r.raise_for_status()
+                if what == "get-all":
+                    names = len(r.json())
+        half_sent, half_t = q.get()
+        loader.join()
+        pct = {w: (statistics.median(v) * 1000, statistics.quantiles(v, n=100)[98] * 1000, len(v))
+               for w, v in lat.items()}
+        return {"rate": rate, "half_rate": half_sent / half_t, "latency": pct, "names": names}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+def disk(hosts: int, procs: int, ticks: int) -> dict:
+    from kpiflow.packs.hosts import rawstore
+
+    rows = []
+    rnd = random.Random(1)
+    for t in range(ticks):
+        ts_ms = 1_796_000_000_000 + t * 10_000
+        for h in range(hosts):
+            for p in range(procs):
+                busy = p % 10 == 0
+                cpu = round(rnd.random() * (40 if busy else 0.5), 1)
+                rows.append({"ts_ms": ts_ms, "host_id": f"h{h:04d}", "pid": 1000 + p,
+                             "started_ms": 1_700_000_000_000 + p, "name": f"proc-{p % 120}",
+                             "resource": 0, "value": cpu})
+                rows.append({"ts_ms": ts_ms, "host_id": f"h{h:04d}", "pid": 1000 + p,
+                             "started_ms": 1_700_000_000_000 + p, "name": f"proc-{p % 120}",
+                             "resource": 1, "value": round(0.1 + p % 17 * 0.3 + rnd.random() * 0.01, 4)})
+    root = Path(tempfile.mkdtemp(prefix="hosts-disk-"))
+    t0 = time.perf_counter()
+    _, _, size = rawstore.write_pending(root, 0, rawstore.frame(rows))
+    return {"values": len(rows), "bytes": size, "per_value": size / len(rows),
+            "seconds": time.perf_counter() - t0}
+
+
+def agent_cost(seconds: float = 30.0) -> dict:
+    state = Path(tempfile.mkdtemp(prefix="hosts-agent-"))
+    # No server: the agent samples and queues (the send path is a POST per tick).
+    proc = subprocess.Popen([KPIFLOW, "agent", "--server", "http://127.0.0.1:9", "--interval", "2",
+                             "--state-dir", str(state)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    p = psutil.Process(proc.pid)
+    time.sleep(8)  # imports and the priming pass
+    c0 = p.cpu_times()
+    time.sleep(seconds)
+    c1 = p.cpu_times()
+    rss = p.memory_info().rss
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    ticks = seconds / 2
+    per_tick = (c1.user + c1.system - c0.user - c0.system) / ticks
+    return {"per_tick_s": per_tick, "core_pct_at_10s": 100 * per_tick / 10, "rss_mb": rss / 2**20,
+            "processes": len(psutil.pids())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hosts", type=int, default=100)
+    ap.add_argument("--procs", type=int, default=300)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--senders", type=int, default=2)
+    ap.add_argument("--postgresql", action="store_true")
+    ap.add_argument("--ticks", type=int, default=30)
+    a = ap.parse_args()
+    print(f"load average {os.getloadavg()[0]:.1f}, {psutil.cpu_count()} cores")
+    dbs = {"sqlite": f"sqlite:///{tempfile.mkdtemp(prefix='hosts-db-')}/kpiflow.db"}
+    if a.postgresql:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.conftest import create_database
+
+        dbs["postgresql"] = create_database("postgresql")
+    for name, url in dbs.items():
+        r = ingest_and_reads(url, a.hosts, a.procs, a.seconds, a.senders)
+        print(f"{name}: ingest {r['rate']:,.0f} values/s (max, {a.senders} senders); "
+              f"reads while {r['half_rate']:,.0f} values/s arrive ({r['names']} names):")
+        for what, (p50, p99, n) in r["latency"].items():
+            print(f"  {what}: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({n} requests)")
+    d = disk(a.hosts, a.procs, a.ticks)
+    print(f"disk: {d['values']:,} values -> {d['bytes']:,} bytes = {d['per_value']:.2f} bytes/value "
+          f"(written in {d['seconds']:.2f} s)")
+    ag = agent_cost()
+    print(f"agent: {ag['per_tick_s'] * 1000:.0f} ms CPU per tick over {ag['processes']} processes "
+          f"= {ag['core_pct_at_10s']:.2f} % of a core at 10 s; RSS {ag['rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
