@@ -87,6 +87,11 @@ def test_late_batch_is_judged_by_its_own_timestamps():
     assert on_time[0].state == RED and packed.state == OK
 
 
+def test_a_nearly_flat_line_never_crosses():
+    assert fit([0.0, 10.0, 20.0], [50.0, 50.0, 50.0 + 1e-12], 80.0).crossing is None
+    assert fit([0.0, 10.0, 20.0], [10.0, 20.0, 30.0], 80.0).crossing == 70.0
+
+
 def test_fit_is_the_reference_on_a_noisy_series():
     ts = [0.0, 7.0, 15.0, 31.0, 40.0]
     ys = [10.0, 12.5, 11.0, 20.0, 19.0]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 RED, AMBER, OK = "RED", "AMBER", "OK"
+FAR_S = 10 * 365 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ def fit(ts: Sequence[float], values: Sequence[float], threshold: float) -> Trend
     # A flat series is explained perfectly by its flat line.
     r2 = 1.0 if syy == 0 else (sxy * sxy) / (sxx * syy) if sxx > 0 else 0.0
     crossing = t0 + (threshold - intercept) / slope if slope > 0 else None
+    if crossing is not None and not abs(crossing - t0) < FAR_S:
+        crossing = None  # a nearly flat line "crosses" in millennia (or overflows): it does not
     return Trend(slope * 60.0, r2, n, crossing)
 
 

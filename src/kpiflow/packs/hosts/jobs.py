@@ -55,6 +55,13 @@ class FlushSummary(Summary):
     expired_from_buffer: int = 0
 
 
+def _int(value: object) -> int:
+    """A polars scalar known to be an integer (the min or max of an Int64 column)."""
+    if not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
 def _chunks(ids: list[int]) -> list[list[int]]:
     return [ids[i:i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
 
@@ -75,13 +82,13 @@ def flush(ctx: RunContext[HostsSettings]) -> FlushSummary:
             break
         exact = pl.DataFrame(rows, infer_schema_length=None)
         stored = rawstore.frame(rows)
-        files = []
+        files: list[dict[str, Any]] = []
         for part in stored.with_columns((pl.col("ts_ms") // rawstore.HOUR_MS).alias("h")) \
                 .partition_by("h", include_key=False):
             hour = int(part["ts_ms"][0]) // rawstore.HOUR_MS * rawstore.HOUR_MS
             name, _, size = rawstore.write_pending(root, hour, part)
             files.append({"name": name, "hour_ms": hour, "rows": part.height, "bytes": size,
-                          "min_ms": int(part["ts_ms"].min()), "max_ms": int(part["ts_ms"].max())})
+                          "min_ms": _int(part["ts_ms"].min()), "max_ms": _int(part["ts_ms"].max())})
         minute = (pl.col("ts_ms") // MINUTE_MS * MINUTE_MS).alias("minute_ms")
         roll = (exact.group_by(minute, "host_id", "pid", "started_ms", "name", "resource")
                 .agg(pl.len().cast(pl.Int64).alias("n"), pl.col("value").sum().alias("total"),
@@ -270,7 +277,7 @@ def _trim_files(conn: Connection, ctx: RunContext[HostsSettings], cutoff_ms: int
         name, _, size = rawstore.write_pending(root, row.hour_ms, kept)
         conn.execute(insert(parquet_files), {
             "name": name, "hour_ms": row.hour_ms, "rows": kept.height, "bytes": size,
-            "min_ms": int(kept["ts_ms"].min()), "max_ms": row.max_ms})
+            "min_ms": _int(kept["ts_ms"].min()), "max_ms": row.max_ms})
         gone.append("+" + name)  # to publish
     return gone
 

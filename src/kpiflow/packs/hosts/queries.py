@@ -73,7 +73,7 @@ def alarm_colors(conn: Connection) -> dict[str, str]:
 
 def list_hosts(conn: Connection, now_ms: int, window_ms: int) -> list[dict[str, Any]]:
     """Every host with when it was last seen and its sample rate over the window."""
-    rates = dict(conn.execute(select(s.host_id, func.count()).where(s.ts_ms >= now_ms - window_ms)
+    rates: dict[str, int] = dict(conn.execute(select(s.host_id, func.count()).where(s.ts_ms >= now_ms - window_ms)
                               .group_by(s.host_id)).all())
     return [{"host_id": r.host_id, "hostname": r.hostname, "ip": r.ip, "cores": r.cores,
              "interval_s": r.interval_s, "first_seen": r.first_ms / 1000,
@@ -187,7 +187,7 @@ def _line(points: list[dict[str, Any]], slope_per_min: float, last: bool = False
     mt = sum(p["t"] for p in points) / len(points)
     mv = sum(p["mean"] for p in points) / len(points)
     t = points[-1]["t"] if last else points[0]["t"]
-    return mv + slope_per_min / 60 * (t - mt)
+    return float(mv + slope_per_min / 60 * (t - mt))
 
 
 def event_json(row: Any) -> dict[str, Any]:

@@ -4,6 +4,8 @@ Revision ID: hosts_0001
 Revises:
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,7 +22,7 @@ TABLES = ("hosts_alarm_events", "hosts_alarms", "hosts_rollups", "hosts_parquet_
           "hosts_samples", "hosts_hosts", "hosts_batches")
 
 
-def _series() -> list[sa.Column]:
+def _series() -> list[sa.Column[Any]]:
     return [sa.Column("host_id", sa.String(64), nullable=False),
             sa.Column("pid", sa.BigInteger, nullable=False),
             sa.Column("started_ms", sa.BigInteger, nullable=False),
@@ -28,7 +30,7 @@ def _series() -> list[sa.Column]:
             sa.Column("resource", sa.SmallInteger, nullable=False)]
 
 
-def _evidence() -> list[sa.Column]:
+def _evidence() -> list[sa.Column[Any]]:
     return [sa.Column("value", sa.Double, nullable=False),
             sa.Column("slope_per_min", sa.Double, nullable=True),
             sa.Column("r2", sa.Double, nullable=True),
