@@ -28,19 +28,17 @@ class JsonLine:
     value: dict[str, Any]
 
 
-def _open(path: Path) -> IO[bytes]:
-    handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, which closes it
-    if handle.read(2) == GZIP_MAGIC:
-        handle.seek(0)
-        return gzip.GzipFile(fileobj=handle, mode="rb")  # closes with its fileobj below
-    handle.seek(0)
-    return handle
-
-
 def read_json_lines(path: Path) -> Iterator[JsonLine | BadRow]:
     """Every object of a JSON-lines file (gzip or plain), or a BadRow for each bad line."""
-    with _open(path) as raw:
-        yield from parse_json_lines(raw)
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == GZIP_MAGIC
+        handle.seek(0)
+        if not gzipped:
+            yield from parse_json_lines(handle)
+            return
+        # GzipFile never closes a file object it was given: the outer `with` does.
+        with gzip.GzipFile(fileobj=handle, mode="rb") as raw:
+            yield from parse_json_lines(raw)
 
 
 def parse_json_lines(stream: IO[bytes]) -> Iterator[JsonLine | BadRow]:
