@@ -201,4 +201,5 @@ def test_time_zone_and_dst_move_day_boundaries(logins_db: Logins, tmp_path) -> N
     logins_db.run(date(2024, 3, 30), date(2024, 10, 28))
     assert logins_db.day_users(date(2024, 3, 30)) == {"before", "first"}
     assert logins_db.day_users(date(2024, 3, 31)) == {"last", "next"}
-    assert logins_db.day_users(date(2024, 10, 27)) == {"long-last"}
+    assert logins_db.day_users(date(2024, 10, 27)) == {"long-last", "long-next"}
+    assert logins_db.day_users(date(2024, 10, 26)) == {"long-first"}
