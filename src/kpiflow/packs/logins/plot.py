@@ -38,5 +38,6 @@ def plot_item(answer: Uniques) -> dict[str, Any]:
         ("period ending", "@label"), ("unique users", "@users{0,0}"), ("days", "@covered")]))
     p.yaxis.formatter = NumeralTickFormatter(format="0,0")
     p.y_range.start = 0
+    p.yaxis[0].ticker.min_interval = 1  # users are whole: no 2.5 tick
     p.title.align = "left"
     return json_item(p, TARGET)
