@@ -203,3 +203,34 @@ def test_time_zone_and_dst_move_day_boundaries(logins_db: Logins, tmp_path) -> N
     assert logins_db.day_users(date(2024, 3, 31)) == {"last", "next"}
     assert logins_db.day_users(date(2024, 10, 27)) == {"long-last", "long-next"}
     assert logins_db.day_users(date(2024, 10, 26)) == {"long-first"}
+
+
+@pytest.mark.parametrize("form", ["plain", "gzip", "mongo"])
+def test_fast_and_line_by_line_readers_agree(tmp_path, form: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    from kpiflow.packs.logins import fastpath, generate
+    from kpiflow.packs.logins.buckets import DayBuckets
+    from kpiflow.packs.logins.events import Matcher
+
+    readers = {}
+    for name in ("fast", "lines"):
+        harness = Logins(tmp_path / name, f"sqlite:///{tmp_path / name / 'k.db'}")
+        generate.generate(harness.logs, 4000, 60, D, 20, seed=3, form=form)  # type: ignore[arg-type]
+        if name == "lines":  # one bad line sends each file to the line-by-line reader
+            for f in harness.logs.iterdir():
+                data = f.read_bytes()
+                f.write_bytes(gzip.compress(gzip.decompress(data) + b"{bad\n")
+                              if form == "gzip" else data + b"{bad\n")
+        first = sorted(harness.logs.iterdir())[0].read_bytes()
+        content = gzip.decompress(first) if form == "gzip" else first
+        buckets = DayBuckets(D, D, ZoneInfo("UTC"), {})
+        taken = fastpath.read_clean(content, Matcher(harness.logins_settings), buckets)
+        assert (taken is not None) == (name == "fast")  # each reader really ran
+        summary = harness.run(D, date(2024, 1, 20))
+        readers[name] = (summary.logins, summary.lines - summary.bad_lines,
+                         {d: harness.day_users(D + timedelta(days=d)) for d in range(20)},
+                         harness.counts("W", D, date(2024, 1, 20)))
+        harness.close()
+    assert readers["fast"] == readers["lines"]
+    assert readers["fast"][0] > 1000
