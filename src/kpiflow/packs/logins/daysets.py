@@ -3,7 +3,7 @@
 Users are dictionary ids (`logins_users`). A day is stored as a sorted little-endian uint32
 array or as a bitmap (bit i = user i), whichever is smaller: a busy day of a dense dictionary is
 a bitmap (1 bit per known user), a quiet day a short array (4 bytes per user). Counting a period
-ORs the days' bitmaps and counts the bits, so it is exact and never sums smaller periods.
+marks each day's users in one boolean array and counts them, so it is exact and never sums smaller periods.
 """
 
 from __future__ import annotations
@@ -44,19 +44,15 @@ def decode(encoding: int, data: bytes) -> Ids:
     return np.frombuffer(data, dtype="<u4").astype(np.uint32)
 
 
-def as_bitmap(encoding: int, data: bytes, nbytes: int) -> Bits:
-    """A stored day as a bitmap of `nbytes` bytes (padded with zeros)."""
-    if encoding == BITMAP:
-        bits = np.zeros(nbytes, dtype=np.uint8)
-        raw = np.frombuffer(data, dtype=np.uint8)
-        bits[: raw.size] = raw
-        return bits
-    return to_bitmap(np.frombuffer(data, dtype="<u4"), nbytes)
-
-
-def distinct(days: Sequence[Bits]) -> int:
-    """Distinct users over several days' bitmaps (all of one size)."""
+def distinct(days: Sequence[tuple[int, bytes]], nbytes: int) -> int:
+    """Distinct users over several stored days; `nbytes` covers the largest id."""
     if not days:
         return 0
-    union = np.bitwise_or.reduce(np.stack(days), axis=0) if len(days) > 1 else days[0]
-    return int(np.bitwise_count(union).sum())
+    seen = np.zeros(nbytes * 8, dtype=bool)
+    for encoding, data in days:
+        if encoding == BITMAP:
+            bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little")
+            seen[: bits.size] |= bits.view(bool)
+        else:
+            seen[np.frombuffer(data, dtype="<u4")] = True
+    return int(np.count_nonzero(seen))

@@ -78,15 +78,15 @@ def uniques(conn: Connection, settings: LoginsSettings, grain: Grain, start: dat
                         .order_by(d.day)).all()
     nbytes = _bitmap_bytes(conn, rows)
     dates = [_as_date(day) for day, _, _ in rows]
-    bitmaps = [daysets.as_bitmap(enc, bytes(data), nbytes) for _, enc, data in rows]
+    stored = [(int(enc), bytes(data)) for _, enc, data in rows]
     checkpoint = stored_checkpoint(conn)
     week_end = settings.logins_week_end
     counts = []
     for p in periods(start, end, grain, week_end):
         lo, hi = max(p.first, start), min(p.last, end)
-        inside = bitmaps[bisect_left(dates, lo):bisect_right(dates, hi)]
+        inside = stored[bisect_left(dates, lo):bisect_right(dates, hi)]
         counts.append(PeriodCount(
-            p.last, daysets.distinct(inside), len(inside), p.days,
+            p.last, daysets.distinct(inside, nbytes), len(inside), p.days,
             checkpoint is not None and checkpoint >= p.last and len(inside) == p.days))
     return Uniques(grain, start, end, settings.logins_timezone, f"W-{week_end}", checkpoint,
                    counts)
