@@ -7,10 +7,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
-from kpiflow.api.app import create_app
 from kpiflow.cli import app as cli_app
 from kpiflow.config import Settings
 from kpiflow.registry import Pack, Runtime, discover_packs
+from kpiflow.server import create_app
 from kpiflow.store.db import make_engine
 from kpiflow.store.migrate import upgrade
 from kpiflow.store.tables import metadata as core_metadata

@@ -78,7 +78,7 @@ def serve(
     """Serve the API (docs at /docs) and run every pack's jobs on schedule."""
     import uvicorn
 
-    from kpiflow.api.app import create_app
+    from kpiflow.server import create_app
 
     rt: Runtime = ctx.obj
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

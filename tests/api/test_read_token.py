@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.stores import load
 from kpiflow.registry import Runtime, discover_packs
+from kpiflow.server import create_app
 
 TOKEN = "read-test-token"
 RIGHT = {"Authorization": f"Bearer {TOKEN}"}

@@ -11,10 +11,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.network import pipeline
 from kpiflow.registry import Runtime, discover_packs
+from kpiflow.server import create_app
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-data" / "network"
 _tmp = Path(tempfile.mkdtemp(prefix="kpiflow-schemathesis-"))

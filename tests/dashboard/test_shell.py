@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.dashboard.page import PageContent, PageContext
 from kpiflow.registry import Pack, Page, Runtime, discover_packs
+from kpiflow.server import create_app
 from tests.dashboard.servers import serve
 
 

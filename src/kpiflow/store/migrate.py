@@ -10,8 +10,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from kpiflow.ingest.lock import run_lock
 from kpiflow.registry import Pack
+from kpiflow.store.lock import run_lock
 
 CORE_MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.network import pipeline
 from kpiflow.packs.network.config import NetworkSettings
 from kpiflow.registry import Runtime, discover_packs
+from kpiflow.server import create_app
 
 SAMPLE = Path(__file__).resolve().parents[3] / "sample-data" / "network"
 FIRST = 1488355200000

@@ -9,11 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.network import generate, pipeline, queries, tables
 from kpiflow.packs.network.config import NetworkSettings
 from kpiflow.registry import Runtime, discover_packs
+from kpiflow.server import create_app
 
 START = datetime(2026, 3, 2, 10, tzinfo=UTC)
 FIRST = int(START.timestamp() * 1000)

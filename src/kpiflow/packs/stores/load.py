@@ -24,11 +24,11 @@ from sqlalchemy.exc import DBAPIError
 from kpiflow.config import Settings
 from kpiflow.errors import ConfigError, DatabaseUnavailable
 from kpiflow.ingest import ledger, quarantine
-from kpiflow.ingest.lock import run_lock
 from kpiflow.ingest.reader import FileRejected
 from kpiflow.packs.stores import schema
 from kpiflow.packs.stores.tables import hours, stores
 from kpiflow.store.db import connect_checked, redacted
+from kpiflow.store.lock import run_lock
 from kpiflow.store.migrate import ensure_schema
 from kpiflow.store.upsert import insert_missing
 

@@ -1,4 +1,9 @@
-"""create_app(runtime): the FastAPI app with the core routes and every pack's router."""
+"""create_app(runtime): the served app, assembled from the core routes (`kpiflow.api`), the
+dashboard (`kpiflow.dashboard`), every pack's router, hooks and pages, and the scheduler.
+
+It sits above both `kpiflow.api` and `kpiflow.dashboard` (the dashboard builds on the API's
+auth and dependencies), so neither package imports the other's assembly (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
