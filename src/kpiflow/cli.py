@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -43,7 +43,7 @@ def root(
     ] = None,
 ) -> None:
     """Build the settings once: flags, then env vars, then `.env`, then defaults."""
-    flags = {"database_url": database_url, "data_dir": data_dir, "state_dir": state_dir}
+    flags: dict[str, Any] = {"database_url": database_url, "data_dir": data_dir, "state_dir": state_dir}
     try:
         settings = Settings(**{k: v for k, v in flags.items() if v is not None})
         runtime = Runtime.build(settings, PACKS)

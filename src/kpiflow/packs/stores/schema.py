@@ -11,6 +11,7 @@ import csv
 import io
 import re
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -52,7 +53,7 @@ def _header(data: bytes) -> list[str]:
         raise FileRejected("first line is not UTF-8 text; expected a CSV header") from None
 
 
-def _pick(names: list[str], wanted: dict[str, tuple[str, ...]]) -> dict[str, int]:
+def _pick(names: list[str], wanted: Mapping[str, tuple[str, ...]]) -> dict[str, int]:
     picked: dict[str, int] = {}
     for column, aliases in wanted.items():
         found = [i for i, n in enumerate(names) if n in aliases]
@@ -64,7 +65,7 @@ def _pick(names: list[str], wanted: dict[str, tuple[str, ...]]) -> dict[str, int
     return picked
 
 
-def read_text_columns(data: bytes, wanted: dict[str, tuple[str, ...]]) -> Parsed:
+def read_text_columns(data: bytes, wanted: Mapping[str, tuple[str, ...]]) -> Parsed:
     """The wanted columns as stripped strings with line numbers; structurally bad rows apart."""
     data = data.removeprefix(BOM)
     if not data.strip():
