@@ -25,7 +25,7 @@
       const body = await kpiflow.api("api/v1/runs/" + encodeURIComponent(pack), null,
                                      { method: "POST", headers });
       sessionStorage.setItem(KEY, token.value.trim());
-      const r = body.result || {};
+      const r = body.counts || {};
       const parts = [];
       if (r.files_new !== undefined) parts.push(`${kpiflow.fmtInt(r.files_new)} new files`);
       if (r.rows !== undefined) parts.push(`${kpiflow.fmtInt(r.rows)} rows`);
