@@ -1,11 +1,13 @@
-"""The Ingest page's "Scheduled jobs" section, as the server sends it."""
+"""The Ingest page's "Scheduled jobs" section: as the server sends it, and in Chromium."""
 
 from __future__ import annotations
 
 import re
 import time
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -14,6 +16,8 @@ from kpiflow.lifecycle import run_job
 from kpiflow.runtime import Runtime
 from kpiflow.server import create_app
 from tests import clock_pack
+from tests.browser import Console
+from tests.dashboard.servers import serve
 
 
 def _runtime(tmp_path: Path, database_url: str) -> Runtime:
@@ -72,3 +76,29 @@ def test_the_section_shows_the_next_run_of_a_serving_scheduler(
     nightly_next = re.search(r'<time datetime="([^"]+)"', _cells_html(rows["clock.nightly"])[4])
     assert tick_next is not None and nightly_next is not None
     assert nightly_next.group(1).endswith(":30:00Z")  # 01:30 in Athens is a :30 in UTC too
+
+
+@pytest.mark.xdist_group("browser")
+def test_the_section_in_chromium_shows_local_times(
+    tmp_path: Path, sqlite_url: str, browser_page: tuple[Any, Console]
+) -> None:
+    page, console = browser_page
+    with serve(create_app(_runtime(tmp_path, sqlite_url), schedule=True)) as url:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the interval job runs once at start
+            jobs = httpx.get(f"{url}/api/v1/jobs/").json()
+            if jobs[0]["last_run"] is not None:
+                break
+            time.sleep(0.2)
+        assert jobs[0]["last_run"] is not None, "the interval job did not run at start"
+        ticked = jobs[0]["last_run"]["counts"]["items"]
+        page.goto(f"{url}/ingest")
+        page.wait_for_selector("body[data-state=ready]", state="attached", timeout=30_000)
+        assert page.locator("#scheduled-jobs h2").inner_text() == "Scheduled jobs"
+        assert page.locator("#jobs tbody tr").count() == 3
+        tick = page.locator('#jobs tr[data-job="clock.tick"]').inner_text()
+        assert "every 1 h" in tick and "\tok\t" in tick and f"items {ticked} · seconds 0.25" in tick
+        assert "Europe/Athens" in tick  # next run and finish, each with the local time too
+        nightly = page.locator('#jobs tr[data-job="clock.nightly"]').inner_text()
+        assert "cron 30 1 * * * (Europe/Athens)" in nightly and "never ran" in nightly
+    assert console.errors == []
