@@ -9,7 +9,7 @@ import pytest
 
 from kpiflow.packs.network import generate
 from tests.browser import Console, screenshot
-from tests.dashboard.conftest import START, TOKEN, Site
+from tests.dashboard.site import START, TOKEN, Site
 
 pytestmark = pytest.mark.xdist_group("browser")
 

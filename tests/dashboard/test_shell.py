@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.dashboard.page import PageContent, PageContext
-from kpiflow.registry import Pack, Page, Runtime, discover_packs
+from kpiflow.registry import Pack, Page, discover_packs
+from kpiflow.runtime import Runtime
 from tests.dashboard.servers import serve
 
 
