@@ -68,6 +68,15 @@ def _pager(ctx: PageContext, key: str, offset: int, shown: int, total: int) -> s
     return f'<p class="pager">{" · ".join(parts)}</p>'
 
 
+def _counts(counts: dict[str, int | float]) -> str:
+    """A run's own counts, as the pack named them (each pack counts different things)."""
+    return " · ".join(
+        f"<span class=count>{escape(name.replace('_', ' '))} "
+        f"<b>{f'{value:,.2f}' if isinstance(value, float) else f'{value:,}'}</b></span>"
+        for name, value in counts.items()
+    ) or "—"
+
+
 def _runs(ctx: PageContext) -> str:
     rows = history.last_runs(ctx.conn, limit=20)
     if not rows:
@@ -75,21 +84,17 @@ def _runs(ctx: PageContext) -> str:
     body = "".join(
         "<tr>"
         f"<td>{_when(r['started_at'])}</td><td>{escape(r['pack'])}</td>"
-        f"<td>{_badge(r['status'])}</td>"
+        f"<td>{escape(r['job'] or '')}</td><td>{_badge(r['status'])}</td>"
         f"<td class=num>{_seconds(r['seconds'])}</td>"
-        f"<td class=num>{_num(r['files_new'])}</td><td class=num>{_num(r['files_changed'])}</td>"
-        f"<td class=num>{_num(r['files_unchanged'])}</td>"
-        f"<td class=num>{_num(r['files_rejected'])}</td>"
-        f"<td class=num>{_num(r['rows'])}</td><td class=num>{_num(r['bad_rows'])}</td>"
+        f"<td class=counts>{_counts(r['counts'])}</td>"
         f"<td class=error>{escape(r['error'] or '')}</td>"
         "</tr>"
         for r in rows
     )
     return (
         '<div class="scroll"><table id="runs"><thead><tr><th>started</th><th>pack</th>'
-        "<th>status</th><th class=num>duration</th><th class=num>new files</th>"
-        "<th class=num>changed</th><th class=num>unchanged</th><th class=num>rejected</th>"
-        "<th class=num>rows</th><th class=num>bad rows</th><th>error</th></tr></thead>"
+        "<th>job</th><th>status</th><th class=num>duration</th><th>counts</th>"
+        "<th>error</th></tr></thead>"
         f"<tbody>{body}</tbody></table></div>"
     )
 

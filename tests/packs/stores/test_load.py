@@ -119,7 +119,7 @@ def test_file_without_header_is_rejected_not_fatal(stores_any_db) -> None:
         errors = conn.execute(select(ledger.c.status, ledger.c.error)
                               .where(ledger.c.status == "rejected")).all()
     engine.dispose()
-    assert errors[0].error.startswith("header lacks column")
+    assert errors[0].error.startswith("header lacks required column(s): ")
 
 
 def test_structural_oddities_keep_their_line_numbers(stores_db) -> None:

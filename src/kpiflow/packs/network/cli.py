@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import Connection, Engine
 
-from kpiflow.console import fail, out, progress_reporter
+from kpiflow.console import counts_table, fail, out, progress_reporter
 from kpiflow.errors import ConfigError, KpiflowError
 from kpiflow.ingest import history
 from kpiflow.lifecycle import run_job
@@ -54,11 +54,7 @@ def run(
             summary = run_job(rt, rt.pack(PACK), "ingest", progress, _network_settings(rt, top_n))
         except KpiflowError as exc:
             fail(exc)
-    table = Table("what", "count", title="network run")
-    for what, count in summary.counts().items():
-        shown = f"{count:.2f}" if isinstance(count, float) else f"{count:,}"
-        table.add_row(what.replace("_", " "), shown)
-    out.print(table)
+    out.print(counts_table(summary.counts(), "network run"))
 
 
 @app.command()

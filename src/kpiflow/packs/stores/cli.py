@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kpiflow.console import fail, out, progress_reporter
+from kpiflow.console import counts_table, fail, out, progress_reporter
 from kpiflow.errors import ConfigError, KpiflowError
 from kpiflow.lifecycle import run_job
 from kpiflow.packs.stores import explain as ex
@@ -63,6 +63,7 @@ def load_cmd(
         table.add_row(f.path, f.kind, f.outcome if not f.error else f"rejected: {f.error}",
                       f"{f.rows:,}", f"{f.bad_rows:,}", f"{f.new_rows:,}")
     out.print(table)
+    out.print(counts_table(summary.counts(), "stores load: counts (kept in the run log)"))
     rate = summary.rows / summary.seconds if summary.seconds else 0.0
     out.print(f"{summary.rows:,} rows in {summary.seconds:.2f} s ({rate:,.0f} rows/s)")
 

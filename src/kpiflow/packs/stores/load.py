@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
 from kpiflow.errors import ConfigError
 from kpiflow.ingest import ledger, quarantine
-from kpiflow.ingest.reader import FileRejected
+from kpiflow.ingest.reader import FileRejected, gunzip
 from kpiflow.packs.stores import schema
 from kpiflow.packs.stores.config import StoresSettings
 from kpiflow.packs.stores.tables import hours, stores
@@ -112,7 +112,7 @@ def _load_one(db: Engine, kind: str, path: Path) -> FileResult:
     parser = {"status": schema.parse_status, "hours": schema.parse_hours,
               "timezones": schema.parse_timezones}[kind]
     try:
-        parsed = parser(data)
+        parsed = parser(gunzip(data))  # a .csv.gz is read as its CSV; sha256 is the file's
     except FileRejected as exc:
         with db.begin() as conn:
             ledger_id = ledger.record(conn, PACK, status=ledger.REJECTED, rows=0, bad_rows=0,
