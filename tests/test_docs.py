@@ -9,7 +9,8 @@ from typer.main import get_command
 
 from kpiflow.cli import app as cli_app
 from kpiflow.config import Settings
-from kpiflow.registry import Runtime, discover_packs
+from kpiflow.registry import discover_packs
+from kpiflow.runtime import Runtime
 from kpiflow.server import create_app
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,10 +8,12 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from rich.table import Table
 
 from kpiflow.config import Settings
-from kpiflow.console import fail, out
+from kpiflow.console import fail, format_count, out
 from kpiflow.errors import KpiflowError
+from kpiflow.ingest import history
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
 from kpiflow.store.db import redacted
@@ -65,6 +67,31 @@ def db_upgrade(ctx: typer.Context) -> None:
     except KpiflowError as exc:
         fail(exc)
     out.print(f"schema up to date on {redacted(rt.settings.database_url)}")
+
+
+@app.command()
+def runs(
+    ctx: typer.Context,
+    pack: Annotated[str | None, typer.Option(help="Only this pack's runs.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Runs to show.")] = 20,
+) -> None:
+    """Show the last runs of every pack with their own counts (reads only)."""
+    rt: Runtime = ctx.obj
+    try:
+        rt.require_schema()
+        with rt.db.connect() as conn:
+            rows = history.last_runs(conn, pack, limit)
+    except KpiflowError as exc:
+        fail(exc)
+    table = Table("started (UTC)", "pack", "job", "status", "seconds", "counts", "error",
+                  title=f"last {len(rows):,} runs, newest first")
+    for r in rows:
+        counts = ", ".join(f"{k.replace('_', ' ')} {format_count(v)}"
+                           for k, v in r["counts"].items())
+        seconds = "" if r["seconds"] is None else f"{r['seconds']:.2f}"
+        table.add_row(r["started_at"].strftime("%Y-%m-%d %H:%M:%S"), r["pack"], r["job"] or "",
+                      r["status"], seconds, counts, r["error"] or "")
+    out.print(table)
 
 
 @app.command()

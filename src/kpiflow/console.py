@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import NoReturn
 
@@ -17,6 +17,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
 
 from kpiflow.errors import KpiflowError
 
@@ -28,6 +29,19 @@ def fail(exc: KpiflowError | str) -> NoReturn:
     """Print one red line to stderr and exit 1."""
     err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+def counts_table(counts: Mapping[str, int | float], title: str) -> Table:
+    """A pass's own counts as a two-column table (what, count), in the pack's order."""
+    table = Table("what", "count", title=title)
+    for what, value in counts.items():
+        table.add_row(what.replace("_", " "), format_count(value))
+    return table
+
+
+def format_count(value: int | float) -> str:
+    """A count as people read it: thousands separated, seconds and ratios with 2 decimals."""
+    return f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
 
 
 @contextmanager

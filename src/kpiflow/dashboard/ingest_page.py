@@ -34,15 +34,6 @@ def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:,.2f} s"
 
 
-def _counts(counts: dict[str, int | float]) -> str:
-    """A pass's own counts as they are: `name value` pairs (packs name them)."""
-    return " · ".join(
-        f"{escape(name.replace('_', ' '))} {value:,.2f}" if isinstance(value, float)
-        else f"{escape(name.replace('_', ' '))} {value:,}"
-        for name, value in counts.items()
-    )
-
-
 def _size(n: int) -> str:
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= scale:
@@ -76,6 +67,15 @@ def _pager(ctx: PageContext, key: str, offset: int, shown: int, total: int) -> s
     if offset + shown < total:
         parts.append(link(offset + PAGE_SIZE, "older →"))
     return f'<p class="pager">{" · ".join(parts)}</p>'
+
+
+def _counts(counts: dict[str, int | float]) -> str:
+    """A run's own counts, as the pack named them (each pack counts different things)."""
+    return " · ".join(
+        f"<span class=count>{escape(name.replace('_', ' '))} "
+        f"<b>{f'{value:,.2f}' if isinstance(value, float) else f'{value:,}'}</b></span>"
+        for name, value in counts.items()
+    ) or "—"
 
 
 def _runs(ctx: PageContext) -> str:

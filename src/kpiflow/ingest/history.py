@@ -74,14 +74,15 @@ def ledger_count(conn: Connection, pack: str | None = None, status: str | None =
 def quarantine_rows(
     conn: Connection, pack: str | None = None, limit: int = 100, offset: int = 0
 ) -> list[dict[str, Any]]:
-    """Quarantined rows with the file they came from, newest file first, then by line."""
+    """Quarantined rows with the file (or other source) they came from, newest file first,
+    then by line; rows from no file grouped by source."""
     stmt = (
         select(quarantine.c.id, quarantine.c.pack,
                func.coalesce(ledger.c.path, quarantine.c.source, "").label("path"),
                quarantine.c.line, quarantine.c.reason, quarantine.c.raw)
         .outerjoin(ledger, ledger.c.id == quarantine.c.ledger_id)
-        .order_by(ledger.c.updated_at.desc(), ledger.c.id.desc(), quarantine.c.id.desc(),
-                  quarantine.c.line)
+        .order_by(ledger.c.updated_at.desc(), ledger.c.id.desc(), quarantine.c.source,
+                  quarantine.c.line, quarantine.c.id)
         .limit(limit)
         .offset(offset)
     )

@@ -62,7 +62,8 @@ def run(ctx: RunContext[NetworkSettings]) -> RunSummary:
     started = time.perf_counter()
     net = ctx.pack_settings
     found = discover(ctx.settings.data_dir)
-    ctx.state.ensure_variant(privacy.variant(net.msisdn_secret))
+    ctx.state.ensure_variant(privacy.variant(net.msisdn_secret), privacy.VARIANT_SETTING,
+                             privacy.PLAIN)
     summary = RunSummary()
     ctx.safe_point("discovered")
     _ingest_files(ctx, found, summary)

@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 
 from kpiflow.config import Settings
 from kpiflow.packs.network import generate
-from kpiflow.registry import Runtime, discover_packs
+from kpiflow.registry import discover_packs
+from kpiflow.runtime import Runtime
 from kpiflow.server import create_app
 from tests.browser import Console  # noqa: F401  (re-exported for the page tests)
 from tests.dashboard.servers import prefix_proxy, serve
