@@ -179,7 +179,7 @@ def _copy_postgres(raw: Any, rows: pl.DataFrame) -> int:
                 copy.write(chunk.write_csv(include_header=False, separator="\t"))
         cur.execute("INSERT INTO stores_polls SELECT * FROM stores_polls_in "
                     "ON CONFLICT (store_key, ts_us) DO NOTHING")
-        return max(int(cur.rowcount), 0)  # a DB-API cursor: untyped
+        return int(max(cur.rowcount, 0))
 
 
 def _write_hours(conn: Connection, frame: pl.DataFrame) -> int:
