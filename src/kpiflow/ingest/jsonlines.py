@@ -10,10 +10,11 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from io import BufferedIOBase
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from kpiflow.ingest.quarantine import BadRow, printable
 
@@ -28,20 +29,23 @@ class JsonLine:
     value: dict[str, Any]
 
 
+def _open(path: Path) -> BufferedIOBase:
+    handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, which closes it
+    if handle.read(2) == GZIP_MAGIC:
+        # A GzipFile given a fileobj never closes it: let gzip open (and close) the file.
+        handle.close()
+        return gzip.open(path, "rb")
+    handle.seek(0)
+    return handle
+
+
 def read_json_lines(path: Path) -> Iterator[JsonLine | BadRow]:
     """Every object of a JSON-lines file (gzip or plain), or a BadRow for each bad line."""
-    with open(path, "rb") as handle:
-        gzipped = handle.read(2) == GZIP_MAGIC
-        handle.seek(0)
-        if not gzipped:
-            yield from parse_json_lines(handle)
-            return
-        # GzipFile never closes a file object it was given: the outer `with` does.
-        with gzip.GzipFile(fileobj=handle, mode="rb") as raw:
-            yield from parse_json_lines(raw)
+    with _open(path) as raw:
+        yield from parse_json_lines(raw)
 
 
-def parse_json_lines(stream: IO[bytes]) -> Iterator[JsonLine | BadRow]:
+def parse_json_lines(stream: Iterable[bytes]) -> Iterator[JsonLine | BadRow]:
     """Every object of a binary JSON-lines stream, or a BadRow for each bad line."""
     number = 0
     try:
