@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
-from kpiflow.api.app import create_app
+from kpiflow.server import create_app
 from tests.packs.logins.conftest import Logins, line
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kpiflow.api.app import create_app
+from kpiflow.server import create_app
 from tests.browser import screenshot
 from tests.dashboard.servers import serve
 from tests.packs.logins.conftest import Logins, line

@@ -23,7 +23,7 @@ def overview(ctx: PageContext) -> PageContent:
         q = UniquesQuery.model_validate(
             {k: ctx.query[k] for k in ("start", "end", "aggregate") if k in ctx.query})
     except ValidationError:
-        q = UniquesQuery()  # a bad link shows the defaults; the API names the problem
+        q = UniquesQuery.model_validate({})  # a bad link shows the defaults; the API names the problem
     end = q.end or today(settings)
     start = q.start or end - timedelta(days=DEFAULT_DAYS)
     options = "".join(

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from bokeh.core.types import ID
 from bokeh.embed import json_item
-from bokeh.models import ColumnDataSource, HoverTool, NumeralTickFormatter
+from bokeh.embed.standalone import StandaloneEmbedJson
+from bokeh.models import (
+    BasicTicker,
+    ColumnDataSource,
+    DataRange1d,
+    HoverTool,
+    NumeralTickFormatter,
+)
+from bokeh.models.annotations import Title
 from bokeh.plotting import figure
 
 from kpiflow.packs.logins.periods import NAMES, axis_label
@@ -16,7 +24,7 @@ TARGET = "logins-plot"
 COLOR = "#3b6fb6"
 
 
-def plot_item(answer: Uniques) -> dict[str, Any]:
+def plot_item(answer: Uniques) -> StandaloneEmbedJson:
     """A Bokeh `json_item` of the answer, to be embedded into the element `logins-plot`."""
     source = ColumnDataSource({
         "t": [datetime.combine(p.period, datetime.min.time()) for p in answer.periods],
@@ -26,7 +34,8 @@ def plot_item(answer: Uniques) -> dict[str, Any]:
     })
     week_end = answer.week_ends.removeprefix("W-")
     p = figure(
-        title=f"Unique users per {NAMES[answer.aggregate]}",
+        title=Title(text=f"Unique users per {NAMES[answer.aggregate]}", align="left"),
+        y_range=DataRange1d(start=0),
         x_axis_type="datetime", x_axis_label=f"{axis_label(answer.aggregate, week_end)} "
         f"(period end, {answer.timezone})", y_axis_label="unique users",
         sizing_mode="stretch_width", height=380, tools="xpan,xwheel_zoom,reset",
@@ -37,7 +46,5 @@ def plot_item(answer: Uniques) -> dict[str, Any]:
     p.add_tools(HoverTool(renderers=[dots], tooltips=[
         ("period ending", "@label"), ("unique users", "@users{0,0}"), ("days", "@covered")]))
     p.yaxis.formatter = NumeralTickFormatter(format="0,0")
-    p.y_range.start = 0
-    p.yaxis[0].ticker.min_interval = 1  # users are whole: no 2.5 tick
-    p.title.align = "left"
-    return json_item(p, TARGET)
+    p.yaxis[0].ticker = BasicTicker(min_interval=1)  # users are whole: no 2.5 tick
+    return json_item(p, ID(TARGET))

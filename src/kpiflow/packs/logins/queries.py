@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -92,7 +93,7 @@ def uniques(conn: Connection, settings: LoginsSettings, grain: Grain, start: dat
                    counts)
 
 
-def _bitmap_bytes(conn: Connection, rows: list[Any]) -> int:
+def _bitmap_bytes(conn: Connection, rows: Sequence[Any]) -> int:
     if not rows:
         return 1
     top = conn.execute(select(func.max(users.c.user_id))).scalar()

@@ -77,9 +77,8 @@ def read_file(found: FoundFile, matcher: Matcher, buckets: DayBuckets) -> Source
     read = SourceRead(str(found.abspath), file=found)
     data = found.abspath.read_bytes()
     read.sha256 = hashlib.sha256(data).hexdigest()
-    if data[:2] == GZIP_MAGIC:
-        data = _gunzip(data)
-    clean = None if data is None else fastpath.read_clean(data, matcher, buckets)
+    content = _gunzip(data) if data[:2] == GZIP_MAGIC else data
+    clean = None if content is None else fastpath.read_clean(content, matcher, buckets)
     if clean is not None:
         read.lines, read.logins = clean
         return read
