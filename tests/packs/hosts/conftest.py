@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.lifecycle import run_job
 from kpiflow.packs.hosts.config import HostsSettings
 from kpiflow.registry import Summary, discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -73,8 +73,8 @@ def alarm_colors(conn: Connection) -> dict[str, str]:
 
 def list_hosts(conn: Connection, now_ms: int, window_ms: int) -> list[dict[str, Any]]:
     """Every host with when it was last seen and its sample rate over the window."""
-    rates: dict[str, int] = dict(conn.execute(select(s.host_id, func.count()).where(s.ts_ms >= now_ms - window_ms)
-                              .group_by(s.host_id)).all())
+    recent = select(s.host_id, func.count()).where(s.ts_ms >= now_ms - window_ms)
+    rates: dict[str, int] = dict(conn.execute(recent.group_by(s.host_id)).all())
     return [{"host_id": r.host_id, "hostname": r.hostname, "ip": r.ip, "cores": r.cores,
              "interval_s": r.interval_s, "first_seen": r.first_ms / 1000,
              "last_seen": r.last_ms / 1000,
