@@ -29,6 +29,11 @@ def _proc(now: float, values: list[float], name: str = "busy", pid: int = 7, ste
             for i, v in enumerate(values)]
 
 
+def _file_names(h: Hosts) -> list[str]:
+    with h.runtime.db.connect() as conn:  # closed: MariaDB's DROP DATABASE waits for it otherwise
+        return [str(n) for n in conn.execute(select(parquet_files.c.name)).scalars()]
+
+
 def _count(h: Hosts, table) -> int:
     with h.runtime.db.connect() as conn:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
@@ -110,7 +115,7 @@ def test_kill_9_between_file_and_commit_leaves_no_duplicate(hosts_sqlite: Hosts,
     counts = h.run("flush").counts()
     assert (counts["samples"], counts["files"], counts["recovered"]) == (3, 1, 1)
     assert not list(root.glob("hour=*/*.pending"))
-    names = [str(n) for n in h.runtime.db.connect().execute(select(parquet_files.c.name)).scalars()]
+    names = _file_names(h)
     assert rawstore.read(root, names, "SELECT count(*) FROM raw", []) == [(3,)]
 
 
@@ -123,7 +128,7 @@ def test_retention_removes_exactly_what_is_older(tmp_path: Path, database_url: s
     h.run("flush")
     s = h.run("retention").counts()
     assert s["samples_removed"] == 40
-    names = [n for n in h.runtime.db.connect().execute(select(parquet_files.c.name)).scalars()]
+    names = _file_names(h)
     left = rawstore.read(rawstore.raw_root(h.state_root), names,
                          "SELECT count(*), min(ts_ms) FROM raw", [])
     assert left[0][0] == 61 and left[0][1] >= round((now - 3600) * 1000)
