@@ -135,3 +135,21 @@ def network_pass_in_process(url: str, data: Path, state: Path, timeout: float = 
                           capture_output=True, text=True, timeout=timeout, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_network_pass(url: str, data: Path, state: Path, **network: object) -> dict:
+    """One network pass in this process, through core's run_job; its counts."""
+    from kpiflow.config import Settings
+    from kpiflow.lifecycle import run_job
+    from kpiflow.packs.network.config import NetworkSettings
+    from kpiflow.registry import discover_packs
+    from kpiflow.runtime import Runtime
+
+    packs = discover_packs()
+    runtime = Runtime.build(Settings(database_url=url, data_dir=data, state_dir=state), packs)
+    try:
+        pack = next(p for p in packs if p.name == "network")
+        summary = run_job(runtime, pack, "ingest", pack_settings=NetworkSettings(**network))
+    finally:
+        runtime.close()
+    return summary.counts()

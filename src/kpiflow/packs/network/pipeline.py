@@ -57,6 +57,7 @@ class RunSummary(Summary):
     bad_rows: int = 0
     intervals_updated: int = 0
     hours_updated: int = 0
+    kpis_failed: int = 0
     seconds: float = 0.0
 
 
@@ -73,8 +74,10 @@ def run(ctx: RunContext[NetworkSettings]) -> RunSummary:
     ctx.safe_point("discovered")
     _ingest_files(ctx, found, summary)
     ctx.safe_point("files_done")
-    summary.intervals_updated, summary.hours_updated = recompute.recompute_dirty(
+    done = recompute.recompute_dirty(
         ctx.db, ctx.state, net.top_n, ctx.kpi_engine, ctx.progress, ctx.safe_point)
+    summary.intervals_updated, summary.hours_updated = done.intervals, done.hours
+    summary.kpis_failed = len(done.failed)
     ctx.safe_point("recomputed")
     _prune(ctx.db, ctx.state)
     summary.seconds = time.perf_counter() - started
