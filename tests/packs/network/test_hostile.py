@@ -92,3 +92,32 @@ def test_a_kpi_sum_beyond_bigint_fails_alone_and_has_a_way_out(
     counts = run_network_pass(database_url, data, state)
     assert counts["kpis_failed"] == 0
     assert read_kpis(database_url) == reference.kpis([fixed, other], 10)
+
+
+def test_a_file_read_within_one_timestamp_tick_is_read_again(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """On a 1-second-timestamp filesystem a same-size rewrite in that second keeps the stamp:
+    the ledger records such a file as "check again", the next pass hashes it once more."""
+    import time
+
+    from kpiflow.store.tables import ledger
+
+    data, state = tmp_path / "data", tmp_path / "state"
+    path = data / name(T + FIVE, 1)
+    deliver(path, GOOD)
+
+    def recorded_ctime() -> int:
+        engine = create_engine(sqlite_url)
+        with engine.connect() as conn:
+            value = conn.scalar(select(ledger.c.ctime_ns))
+        engine.dispose()
+        return value
+
+    run_network_pass(sqlite_url, data, state)
+    assert recorded_ctime() == -1  # changed within 2 s of its read: not trusted yet
+    time.sleep(max(0.0, path.stat().st_ctime + 2.1 - time.time()))
+    again = run_network_pass(sqlite_url, data, state)
+    assert (again["files_unchanged"], again["files_changed"]) == (1, 0)
+    assert recorded_ctime() == path.stat().st_ctime_ns  # read again, now settled
+    assert run_network_pass(sqlite_url, data, state)["files_unchanged"] == 1
