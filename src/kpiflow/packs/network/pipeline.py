@@ -41,6 +41,7 @@ Checkpoint = Callable[[str], None]
 # (RECHECK_CTIME), so the next pass reads it once more (a hash only, if nothing changed).
 TIMESTAMP_GRANULARITY_S = 2.0
 RECHECK_CTIME = -1
+STATE_IDENTITY = "state_folder_identity"  # checkpoint: the identity of this database's folder
 
 
 @dataclass
@@ -69,6 +70,8 @@ def run(ctx: RunContext[NetworkSettings]) -> RunSummary:
     started = time.perf_counter()
     net = ctx.pack_settings
     found = discover(ctx.settings.data_dir)
+    _bind_state(ctx)
+    ctx.state.remove_temporaries()  # a killed pass's leftovers; we hold the lock
     ctx.state.ensure_variant(privacy.variant(net.msisdn_secret))
     summary = RunSummary()
     ctx.safe_point("discovered")
@@ -89,6 +92,16 @@ class _Unreadable:
     """A file that could not be read (permissions, I/O error, swapped for a FIFO): why."""
 
     reason: str
+
+
+def _bind_state(ctx: RunContext[NetworkSettings]) -> None:
+    """Refuse a state folder of another database; bind a new one to this database."""
+    identity = ctx.checkpoints.get(STATE_IDENTITY)
+    if identity is None:
+        identity = ctx.state.bind(None)
+        with ctx.db.begin() as conn:
+            ctx.checkpoints.set(conn, STATE_IDENTITY, identity)
+    ctx.state.bind(identity)
 
 
 def _read_settled(found: FoundFile, settle_seconds: float) -> bytes | _Unreadable | None:
@@ -189,8 +202,11 @@ def _prepare(
     if data is None or isinstance(data, _Unreadable):
         return data
     sha = hashlib.sha256(data).hexdigest()
-    if (entry is not None and entry.sha256 == sha) or store.has(sha, partials.KINDS):
-        return _Ahead(data, sha, None, read_at)  # unchanged or re-delivered: hashing only
+    # Unchanged or re-delivered: hashing is all it costs, unless its state was lost or damaged,
+    # which re-reading the source then rebuilds.
+    unchanged_reject = entry is not None and entry.sha256 == sha and entry.status != ledger.INGESTED
+    if unchanged_reject or store.intact(sha, partials.KINDS):
+        return _Ahead(data, sha, None, read_at)
     try:
         built = partials.build(data, net.msisdn_secret)
     except FileRejected as exc:
@@ -251,7 +267,7 @@ def _ingest_content(
     """Record one new or changed file: state first, then one transaction for the rest."""
     with db.connect() as conn:
         known = _content_intervals(conn, sha)
-    reuse = bool(known) and store.has(sha, partials.KINDS)
+    reuse = bool(known) and store.intact(sha, partials.KINDS)
     error: str | None = None
     bad: list[quarantine.BadRow] = []
     if reuse:

@@ -116,6 +116,8 @@ def _compute(
     top_n: int,
 ) -> list[tuple[Any, ...]]:
     kind = partials.BYTES if kpi.source == "service_bytes" else partials.PAIRS
+    for sha in shas:
+        store.verify(sha, (kind,))  # a missing or damaged file: StateError naming the content
     source = Source([store.path(s, kind) for s in sorted(shas)], START, start, start + length)
     params = {"bucket_ms": length, "top_n": top_n}
     return kpi_engine.query(kpi.sql, params, {kpi.source: source})
