@@ -16,7 +16,7 @@ from kpiflow.errors import ConfigError, KpiflowError
 from kpiflow.ingest import history
 from kpiflow.lifecycle import run_job
 from kpiflow.packs.network import generate as gen
-from kpiflow.packs.network import queries
+from kpiflow.packs.network import queries, statecli
 from kpiflow.packs.network.config import NetworkSettings
 from kpiflow.packs.network.kpis import KPIS, Kpi
 from kpiflow.packs.network.pipeline import PACK
@@ -24,6 +24,7 @@ from kpiflow.runtime import Runtime
 
 app = typer.Typer(help="Network KPIs: top services by traffic, top cells by unique users.",
                   no_args_is_help=True)
+app.add_typer(statecli.app, name="state")
 
 
 def parse_instant(text: str) -> datetime:
@@ -123,13 +124,14 @@ def _engine(rt: Runtime) -> Engine:
 @app.command()
 def ledger(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option(help="Only `ingested` or `rejected` files.")] = None,
+    status: Annotated[str | None, typer.Option(
+        help="Only `ingested`, `rejected` or `unreadable` files.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
 ) -> None:
     """Show each input file's status: rows, bad rows, and why a file was rejected."""
     rt: Runtime = ctx.obj
-    if status not in (None, "ingested", "rejected"):
-        fail("--status must be ingested or rejected")
+    if status not in (None, "ingested", "rejected", "unreadable"):
+        fail("--status must be ingested, rejected or unreadable")
     try:
         engine = _engine(rt)
         try:
