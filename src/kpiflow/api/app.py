@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from kpiflow.api import errors, runs
+from kpiflow.api import errors, hardening, runs
 from kpiflow.api.auth import read_guard
 from kpiflow.dashboard import app as dashboard_app
 from kpiflow.registry import ServeContext
@@ -58,6 +58,7 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
     app.state.engine = engine
     app.state.pack_resources = {name: ctx.resources for name, ctx in contexts.items()}
     errors.install(app)
+    hardening.install(app, runtime.settings)
 
     @app.get("/healthz", tags=["core"])
     def healthz() -> JSONResponse:
