@@ -125,9 +125,9 @@ def test_a_state_folder_of_another_database_is_refused(tmp_path: Path, database_
 def test_sqlite_lock_belongs_to_the_database_not_the_state_folder(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'k.db'}")
     try:
-        with run_lock(engine, "network", tmp_path / "state-a"):
-            with pytest.raises(LockBusy), run_lock(engine, "network", tmp_path / "state-b"):
-                pass
+        with (run_lock(engine, "network", tmp_path / "state-a"), pytest.raises(LockBusy),
+              run_lock(engine, "network", tmp_path / "state-b")):
+            pass
     finally:
         engine.dispose()
 

@@ -1,7 +1,7 @@
 """One pass at a time per job and database, with a lock the server frees if its holder dies.
 
 PostgreSQL: a session advisory lock; MariaDB/MySQL: GET_LOCK; SQLite: flock on a file beside
-the database file (`.<database>.<name>.lock`), so the lock belongs to the database whatever
+the database file (`.<database>.locks/<name>.lock`), so the lock belongs to the database whatever
 state folder a pass uses (an in-memory database locks in `lock_dir`). All three are released
 by the operating system or the server when the holding process exits, even on `kill -9`, so
 a crash never leaves a stale lock behind.
@@ -59,7 +59,7 @@ def _sqlite_lock_path(engine: Engine, name: str, lock_dir: Path) -> Path:
     if database in (None, "", ":memory:") or database.startswith("file:"):
         return lock_dir / f"{name}.lock"
     db_file = Path(database).resolve()
-    return db_file.with_name(f".{db_file.name}.{name}.lock")
+    return db_file.with_name(f".{db_file.name}.locks") / f"{name}.lock"
 
 
 LockCheck = Callable[[], None]

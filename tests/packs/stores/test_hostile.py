@@ -3,13 +3,16 @@ quarantined and the rest of its file loads; ids are compared as bound parameters
 
 from __future__ import annotations
 
+import time
 from urllib.parse import quote
 
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 
 from kpiflow.api.app import create_app
-from kpiflow.packs.stores import load
+from kpiflow.config import Settings
+from kpiflow.packs.stores import load, retention
+from kpiflow.packs.stores.config import StoresSettings
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
 from kpiflow.store.tables import quarantine
@@ -75,3 +78,30 @@ def test_ids_with_percent_signs_are_found(stores_any_db) -> None:
                            params={"now": "2023-01-23T10:30:00Z"})
             assert r.status_code == 200, (store_id, r.text)
         assert client.get("/api/v1/stores/50/week").status_code == 404
+
+
+def test_report_floods_are_rate_limited_and_old_reports_pruned(
+    tmp_path, sqlite_url, monkeypatch
+) -> None:
+    monkeypatch.setenv("KPIFLOW_STORES_REPORTS_KEPT", "3")
+    monkeypatch.setenv("KPIFLOW_STORES_REPORT_RATE_PER_MINUTE", "5")
+    settings = Settings(database_url=sqlite_url, state_dir=tmp_path / "state")
+    runtime = Runtime.build(settings, discover_packs())
+    with TestClient(create_app(runtime)) as client:
+        answers = [client.post("/trigger_report", params={"now": "2023-01-23T10:00:00Z"})
+                   for _ in range(7)]
+        assert [r.status_code for r in answers] == [200] * 5 + [429] * 2
+        assert "KPIFLOW_STORES_REPORT_RATE_PER_MINUTE" in answers[-1].json()["detail"]
+        for r in answers[:5]:  # wait until each report is written
+            deadline = time.monotonic() + 30
+            while not client.get("/get_report", params=r.json()).headers[
+                    "content-type"].startswith("text/csv"):
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    engine = create_engine(sqlite_url)
+    try:
+        removed = retention.prune(engine, settings, StoresSettings(stores_reports_kept=3))
+    finally:
+        engine.dispose()
+    assert removed == 2
+    assert len(list((tmp_path / "state" / "stores" / "reports").glob("*.csv"))) == 3

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from kpiflow.api import errors
 from kpiflow.api.deps import DbDep, RuntimeDep
 from kpiflow.errors import ConfigError
-from kpiflow.packs.stores import explain, jobs, queries, schema
+from kpiflow.packs.stores import explain, jobs, queries, retention, schema
 from kpiflow.packs.stores.config import StoresSettings
 
 router = APIRouter(tags=["stores"])
@@ -52,7 +52,9 @@ def _parsed(name: str, parse: Callable[[str], int], text: str) -> int:
         raise ConfigError(f"{name}: {exc}") from None
 
 
-@router.post("/trigger_report", response_model=Triggered)
+@router.post("/trigger_report", response_model=Triggered, responses={
+    429: {"model": errors.ErrorBody,
+          "description": "More reports requested in the last minute than the rate allows."}})
 def trigger_report(
     q: Annotated[TriggerQuery, Query()], request: Request, rt: RuntimeDep
 ) -> dict[str, str]:
@@ -61,7 +63,13 @@ def trigger_report(
     hold = (None if q.max_hold is None
             else _parsed("max_hold", schema.parse_duration, q.max_hold) * 1_000_000)
     options = jobs.ReportOptions(now_us, q.detail or hold is not None, hold)
-    report_id = jobs.create_run(request.app.state.engine, options)
+    engine, ss = request.app.state.engine, rt.settings_of("stores", StoresSettings)
+    try:
+        retention.admit(engine, ss)
+    except retention.TooManyReports as exc:
+        raise HTTPException(429, str(exc)) from None
+    retention.prune(engine, rt.settings, ss)
+    report_id = jobs.create_run(engine, options)
     worker(request).submit(report_id)
     return {"report_id": report_id}
 
