@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.helpers import KPIFLOW, free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample-data" / "network"
-KPIFLOW = Path(sys.executable).parent / "kpiflow"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(predicate, timeout: float = 30.0):
@@ -66,7 +59,7 @@ def test_serve_runs_scheduled_passes(tmp_path: Path) -> None:
         proc.terminate()
         output = proc.communicate(timeout=20)[0].decode()
     assert proc.returncode in (0, -15), output
-    assert "ingest done" in output
+    assert "network.ingest ok" in output
 
 
 @pytest.mark.xdist_group("serve")

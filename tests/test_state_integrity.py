@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from kpiflow.cli import app
 from kpiflow.errors import LockBusy, StateError
-from kpiflow.ingest.lock import run_lock
 from kpiflow.state import StateStore
+from kpiflow.store.lock import run_lock
 from tests.hostile import run_network_pass
 from tests.packs.network import reference
 from tests.packs.network.files import FIVE, HOUR, deliver, name, render, row

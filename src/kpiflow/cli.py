@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from rich.table import Table
 
 from kpiflow.config import Settings
-from kpiflow.console import fail, out
+from kpiflow.console import fail, format_count, out
 from kpiflow.errors import KpiflowError
+from kpiflow.ingest import history
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
 from kpiflow.store.db import redacted
@@ -43,7 +45,7 @@ def root(
     ] = None,
 ) -> None:
     """Build the settings once: flags, then env vars, then `.env`, then defaults."""
-    flags = {"database_url": database_url, "data_dir": data_dir, "state_dir": state_dir}
+    flags: dict[str, Any] = {"database_url": database_url, "data_dir": data_dir, "state_dir": state_dir}
     try:
         settings = Settings(**{k: v for k, v in flags.items() if v is not None})
         runtime = Runtime.build(settings, PACKS)
@@ -68,6 +70,31 @@ def db_upgrade(ctx: typer.Context) -> None:
 
 
 @app.command()
+def runs(
+    ctx: typer.Context,
+    pack: Annotated[str | None, typer.Option(help="Only this pack's runs.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Runs to show.")] = 20,
+) -> None:
+    """Show the last runs of every pack with their own counts (reads only)."""
+    rt: Runtime = ctx.obj
+    try:
+        rt.require_schema()
+        with rt.db.connect() as conn:
+            rows = history.last_runs(conn, pack, limit)
+    except KpiflowError as exc:
+        fail(exc)
+    table = Table("started (UTC)", "pack", "job", "status", "seconds", "counts", "error",
+                  title=f"last {len(rows):,} runs, newest first")
+    for r in rows:
+        counts = ", ".join(f"{k.replace('_', ' ')} {format_count(v)}"
+                           for k, v in r["counts"].items())
+        seconds = "" if r["seconds"] is None else f"{r['seconds']:.2f}"
+        table.add_row(r["started_at"].strftime("%Y-%m-%d %H:%M:%S"), r["pack"], r["job"] or "",
+                      r["status"], seconds, counts, r["error"] or "")
+    out.print(table)
+
+
+@app.command()
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Bind address (KPIFLOW_API_HOST).")] = None,
@@ -78,7 +105,7 @@ def serve(
     """Serve the API (docs at /docs) and run every pack's jobs on schedule."""
     import uvicorn
 
-    from kpiflow.api.app import create_app
+    from kpiflow.server import create_app
 
     rt: Runtime = ctx.obj
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

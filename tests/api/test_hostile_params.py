@@ -10,10 +10,10 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 from tests.hostile import HOSTILE_DURATIONS, HOSTILE_INSTANTS, HOSTILE_INTS, HOSTILE_TEXT
 
 TEXT_PARAMS = [("GET", "/api/v1/runs/", "pack"), ("GET", "/api/v1/ledger/", "pack"),

@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 from typer.testing import CliRunner
 
-from kpiflow.api.app import create_app
 from kpiflow.cli import app as cli_app
 from kpiflow.config import Settings
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 from kpiflow.store.tables import quarantine
 from tests.hostile import LAST_START_MS, NEAR_INT64_START_MS, PAST_RANGE_MS, run_network_pass
 

@@ -9,29 +9,23 @@ from urllib.parse import quote
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.stores import load, retention
 from kpiflow.packs.stores.config import StoresSettings
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 from kpiflow.store.tables import quarantine
 
 HEADER = b"store_id,timestamp_utc,status\n"
 
 
 def _load_bytes(db, body: bytes) -> load.FileResult:
-    """Load one polls file through the pack's loader (on this branch `load_files` still waits
-    for the core conversion, so the schema comes from the runtime)."""
+    """Load one polls file as `kpiflow stores load` does (the load job through run_job)."""
     path = db.tmp / f"raw{db.count}.csv"
     db.count += 1
     path.write_bytes(HEADER + body)
-    runtime = Runtime.build(db.settings, discover_packs())
-    try:
-        runtime.ensure_schema()
-        return load._load_one(runtime.db, "status", path)
-    finally:
-        runtime.close()
+    return db.load_files({"status": path}).files[0]
 
 
 def _reasons(url: str) -> list[str]:

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import Connection, Engine
 
-from kpiflow.console import fail, out, progress_reporter
+from kpiflow.console import counts_table, fail, out, progress_reporter
 from kpiflow.errors import ConfigError, KpiflowError
 from kpiflow.ingest import history
 from kpiflow.lifecycle import run_job
@@ -63,11 +63,7 @@ def run(
             summary = run_job(rt, rt.pack(PACK), "ingest", progress, _network_settings(rt, top_n))
         except KpiflowError as exc:
             fail(exc)
-    table = Table("what", "count", title="network run")
-    for what, count in summary.counts().items():
-        shown = f"{count:.2f}" if isinstance(count, float) else f"{count:,}"
-        table.add_row(what.replace("_", " "), shown)
-    out.print(table)
+    out.print(counts_table(summary.counts(), "network run"))
 
 
 @app.command()
@@ -103,7 +99,7 @@ def top(
         fail("--interval must be 5 or 60")
     try:
         start = int(parse_instant(at).timestamp() * 1000) if at else None
-        with _engine(rt).connect() as conn:
+        with _reader(rt).connect() as conn:
             for kpi in KPIS:
                 _print_top(conn, kpi, interval, start)
     except KpiflowError as exc:
@@ -124,8 +120,9 @@ def _print_top(conn: Connection, kpi: Kpi, interval: int, start: int | None) -> 
     out.print(table)
 
 
-def _engine(rt: Runtime) -> Engine:
-    rt.ensure_schema()
+def _reader(rt: Runtime) -> Engine:
+    """The database for a command that only reads: never migrated nor locked from here."""
+    rt.require_schema()
     return rt.db
 
 
@@ -141,13 +138,9 @@ def ledger(
     if status not in (None, "ingested", "rejected", "unreadable"):
         fail("--status must be ingested, rejected or unreadable")
     try:
-        engine = _engine(rt)
-        try:
-            with engine.connect() as conn:
-                rows = history.ledger_rows(conn, "network", status, limit)
-                total = history.ledger_count(conn, "network", status)
-        finally:
-            engine.dispose()
+        with _reader(rt).connect() as conn:
+            rows = history.ledger_rows(conn, PACK, status, limit)
+            total = history.ledger_count(conn, PACK, status)
     except KpiflowError as exc:
         fail(exc)
     table = Table(title=f"network ledger: {len(rows):,} of {total:,} files, newest first")
@@ -170,17 +163,13 @@ def quarantine(
     """List quarantined rows (file, line, reason, raw text), or export them all as CSV."""
     rt: Runtime = ctx.obj
     try:
-        engine = _engine(rt)
-        try:
-            with engine.connect() as conn:
-                if export is not None:
-                    written = _export_quarantine(conn, export)
-                    out.print(f"wrote {written:,} quarantined rows to {export}")
-                    return
-                rows = history.quarantine_rows(conn, "network", limit)
-                total = history.quarantine_count(conn, "network")
-        finally:
-            engine.dispose()
+        with _reader(rt).connect() as conn:
+            if export is not None:
+                written = _export_quarantine(conn, export)
+                out.print(f"wrote {written:,} quarantined rows to {export}")
+                return
+            rows = history.quarantine_rows(conn, PACK, limit)
+            total = history.quarantine_count(conn, PACK)
     except OSError as exc:
         fail(f"cannot write {export}: {exc.strerror or exc}")
     except KpiflowError as exc:
@@ -199,7 +188,7 @@ def _export_quarantine(conn: Connection, target: Path) -> int:
     with open(target, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "line", "reason", "raw"])
-        while rows := history.quarantine_rows(conn, "network", page, written):
+        while rows := history.quarantine_rows(conn, PACK, page, written):
             writer.writerows([r["path"], r["line"], r["reason"], r["raw"]] for r in rows)
             written += len(rows)
     return written

@@ -23,6 +23,7 @@ from kpiflow.packs.network.pipeline import PACK, STATE_IDENTITY
 from kpiflow.packs.network.schema import HOUR_MS, START
 from kpiflow.packs.network.tables import content_intervals, dirty_intervals
 from kpiflow.state import StateStore
+from kpiflow.store.tables import ledger as ledger_table
 from kpiflow.store.upsert import insert_missing
 
 
@@ -58,7 +59,7 @@ def check(db: Engine, store: StateStore) -> StateReport:
     report = StateReport()
     with db.connect() as conn:
         shas = sorted(ledger.active_shas(conn, PACK))
-        lc, ci = ledger.ledger.c, content_intervals.c
+        lc, ci = ledger_table.c, content_intervals.c
         for sha in shas:
             report.checked += 1
             problems = [p for k in partials.KINDS if (p := store.problem(sha, k)) is not None]

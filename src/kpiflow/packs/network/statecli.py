@@ -9,12 +9,12 @@ from rich.table import Table
 
 from kpiflow.console import fail, out
 from kpiflow.errors import KpiflowError
-from kpiflow.ingest.lock import run_lock
 from kpiflow.packs.network import statecheck
 from kpiflow.packs.network.config import NetworkSettings
 from kpiflow.packs.network.pipeline import PACK
 from kpiflow.runtime import Runtime
 from kpiflow.state import StateStore
+from kpiflow.store.lock import run_lock
 
 app = typer.Typer(help="Verify the network state files and rebuild damaged ones.",
                   no_args_is_help=True)
