@@ -58,6 +58,18 @@ class Settings(BaseSettings):
         "the dashboard's pages and static files stay open.",
     )
 
+    trusted_hosts: str = Field(
+        "",
+        description="Comma-separated Host header values the API and dashboard answer (e.g. "
+        "`kpiflow.example.com,*.internal`); others get 400. Empty = any host. Redirects never "
+        "leave the site either way.",
+    )
+
+    @property
+    def trusted_host_list(self) -> list[str]:
+        """`trusted_hosts` as a list, blanks dropped."""
+        return [h.strip() for h in self.trusted_hosts.split(",") if h.strip()]
+
     @field_validator("engine", mode="before")
     @classmethod
     def _known_engine(cls, value: object) -> object:

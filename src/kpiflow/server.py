@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from kpiflow.api import errors, jobs, runs
+from kpiflow.api import errors, hardening, jobs, runs
 from kpiflow.api.auth import read_guard
 from kpiflow.dashboard import app as dashboard_app
 from kpiflow.registry import ServeContext
@@ -66,6 +66,7 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
     app.state.pack_resources = {name: ctx.resources for name, ctx in contexts.items()}
     app.state.scheduler = None  # the running scheduler, while `schedule` is on
     errors.install(app)
+    hardening.install(app, runtime.settings)
 
     @app.get("/healthz", tags=["core"])
     def healthz() -> JSONResponse:

@@ -1,18 +1,45 @@
 """Per-content partial state on disk: Parquet files written atomically (temp file + rename).
 
 A content is named by its sha256, so identical bytes delivered twice share one state, and a
-state file is either absent or complete: readers never see a half-written file.
+state file is either absent or complete: readers never see a half-written file. Each file
+carries the sha256 of its data in its own Parquet metadata (one atomic file, no sidecar that
+a crash could leave out of step), verified before the file is used; a folder is bound to one
+database by an identity written in both.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
+import uuid
 from pathlib import Path
 
 import polars as pl
 
 from kpiflow.errors import StateError
+
+CHECKSUM_KEY = "kpiflow.sha256"
+IDENTITY_FILE = "DATABASE_ID"
+
+
+_NUMPY_INTS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+
+
+def data_digest(frame: pl.DataFrame) -> str:
+    """sha256 of a frame's names, types and values: the same for a frame and its read-back.
+
+    Integer columns hash their raw values; others (the 128-bit decimal sums, few rows) their
+    text. Not the IPC bytes: those carry flags (sortedness) a Parquet round trip drops.
+    """
+    digest = hashlib.sha256()
+    for column in frame.get_columns():
+        digest.update(f"{column.name}:{column.dtype}:{column.len()}\n".encode())
+        if column.dtype in _NUMPY_INTS and not column.has_nulls():
+            digest.update(column.to_numpy().tobytes())
+        else:
+            digest.update("\n".join(column.cast(pl.String).fill_null("\x00").to_list()).encode())
+    return digest.hexdigest()
 
 
 class StateStore:
@@ -20,6 +47,7 @@ class StateStore:
 
     def __init__(self, root: Path, pack: str) -> None:
         self.root = root / pack
+        self._verified: set[tuple[str, int, int]] = set()
 
     def path(self, sha256: str, kind: str) -> Path:
         """Where the `kind` state of a content lives."""
@@ -37,7 +65,8 @@ class StateStore:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             # zstd level 1: in the profile, faster to write than the default level and no larger
-            frame.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
+            frame.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True,
+                                metadata={CHECKSUM_KEY: data_digest(frame)})
             fd = os.open(tmp, os.O_RDONLY)
             try:
                 os.fsync(fd)
@@ -49,6 +78,80 @@ class StateStore:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (
                 str(exc).splitlines() or [type(exc).__name__])[0]
             raise StateError(f"cannot write state under {self.root}: {reason}") from exc
+
+    def problem(self, sha256: str, kind: str) -> str | None:
+        """Why the `kind` state of a content cannot be used (missing, damaged), or None.
+
+        A file verified once keeps its verdict for this store's life while its size and mtime
+        stay the same, so a pass reads each state file once more at most.
+        """
+        path = self.path(sha256, kind)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return f"state file {path} is missing"
+        except OSError as exc:
+            return f"state file {path} cannot be read: {exc.strerror or exc}"
+        key = (str(path), st.st_size, st.st_mtime_ns)
+        if key in self._verified:
+            return None
+        try:
+            expected = pl.read_parquet_metadata(path).get(CHECKSUM_KEY)
+            digest = data_digest(pl.read_parquet(path)) if expected is not None else None
+        except (OSError, pl.exceptions.PolarsError, ValueError) as exc:
+            return f"state file {path} is damaged: {(str(exc).splitlines() or ['unreadable'])[0]}"
+        if expected is not None and digest != expected:
+            return f"state file {path} is damaged: its checksum does not match its data"
+        self._verified.add(key)  # files written before checksums existed are taken as they are
+        return None
+
+    def verify(self, sha256: str, kinds: tuple[str, ...]) -> None:
+        """Raise StateError naming the content when any of its `kinds` states is unusable."""
+        problems = [p for k in kinds if (p := self.problem(sha256, k)) is not None]
+        if problems:
+            raise StateError(f"state of content {sha256} cannot be used: {'; '.join(problems)}")
+
+    def intact(self, sha256: str, kinds: tuple[str, ...]) -> bool:
+        """True when every `kind` state of the content is present and verified."""
+        return all(self.problem(sha256, k) is None for k in kinds)
+
+    def bind(self, database_id: str | None) -> str:
+        """Bind this folder to one database: returns the identity the database must keep.
+
+        `database_id` is what the database recorded, None at first use: then a new identity is
+        returned for the caller to commit first, and a second call writes it into the folder
+        (a crash in between leaves a folder without identity, which the next pass adopts).
+        A folder holding another identity is refused: sharing one folder would let one
+        database's prune delete state the other still needs.
+        """
+        marker = self.root / IDENTITY_FILE
+        try:
+            found = marker.read_text().strip() if marker.is_file() else None
+            if found is not None and found != database_id:
+                mine = f"this database's is {database_id}" if database_id else "this database has none"
+                raise StateError(
+                    f"the state folder {self.root} belongs to another database (identity {found}; "
+                    f"{mine}): set KPIFLOW_STATE_DIR to this database's own folder"
+                )
+            if database_id is None:
+                return uuid.uuid4().hex
+            if found is None:
+                self.root.mkdir(parents=True, exist_ok=True)
+                tmp = marker.with_name(f".{IDENTITY_FILE}.{os.getpid()}.tmp")
+                tmp.write_text(database_id + "\n")
+                os.replace(tmp, marker)
+            return database_id
+        except OSError as exc:
+            raise StateError(f"cannot write state under {self.root}: {exc.strerror or exc}") from exc
+
+    def remove_temporaries(self) -> int:
+        """Delete temp files a killed pass left behind; returns how many. Call under the lock."""
+        removed = 0
+        if self.root.is_dir():
+            for tmp in self.root.glob("*/.*.tmp"):
+                tmp.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     def ensure_variant(self, variant: str, decided_by: str, unmarked: str) -> None:
         """Refuse to mix states of different forms: `variant` names this pass's form,

@@ -1,14 +1,33 @@
-"""Find input files under a root, recursively, skipping names that are still in flight."""
+"""Find input files under a root, recursively, skipping names that are still in flight.
+
+No entry can stop a pass: a symlink loop, a name that is not UTF-8, a path too long for the
+ledger, a FIFO, socket or device comes back as a `FoundFile` with a `problem` (the reason),
+which the pack records in the ledger; only regular files are ever opened, and never blocking.
+"""
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from kpiflow.errors import DataDirMissing
 
 IN_FLIGHT_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
+PATH_MAX_CHARS = 700
+"""The ledger's path column (`ingest_ledger.path`); longer paths are stored shortened."""
+
+_KINDS = {
+    stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFDIR: "a directory",
+}
+
+
+class NotRegularFile(OSError):
+    """The entry is not a regular file (FIFO, socket, device, directory): never read it."""
 
 
 @dataclass(frozen=True)
@@ -17,6 +36,7 @@ class FoundFile:
 
     mtime alone can be set back (rsync -t, cp -p); ctime and the inode cannot, so a file
     rewritten or replaced with the same size and mtime is still seen as possibly changed.
+    `problem` is set for an entry that cannot be ingested: the reason the ledger records.
     """
 
     path: str
@@ -25,6 +45,7 @@ class FoundFile:
     mtime_ns: int
     ctime_ns: int
     inode: int
+    problem: str | None = None
 
     @property
     def stamp(self) -> tuple[int, int, int, int]:
@@ -37,8 +58,55 @@ def in_flight(name: str) -> bool:
     return name.startswith(".") or name.lower().endswith(IN_FLIGHT_SUFFIXES)
 
 
+def ledger_path(rel: str) -> tuple[str, str | None]:
+    """The text the ledger stores for a relative path, and why it is not the path itself.
+
+    A name that is not UTF-8 (surrogate-escaped by Python) is stored with its undecodable bytes
+    as `\\xNN`; a path longer than the ledger column is cut and suffixed with a hash of the
+    whole, so two long paths never share an entry. The reason carries the full name.
+    """
+    raw = os.fsencode(rel)
+    try:
+        text, problem = raw.decode("utf-8"), None
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", "backslashreplace")
+        problem = f"file name is not valid UTF-8 (undecodable bytes shown as \\xNN): {text}"
+    if len(text) > PATH_MAX_CHARS:
+        digest = hashlib.sha256(raw).hexdigest()[:16]
+        problem = problem or f"path is {len(text)} characters, more than {PATH_MAX_CHARS}: {text}"
+        text = f"{text[: PATH_MAX_CHARS - 20]}...#{digest}"
+    return text, problem
+
+
+def open_regular(path: Path) -> int:
+    """A file descriptor of `path` opened without blocking; raises NotRegularFile otherwise.
+
+    O_NONBLOCK keeps a FIFO from hanging the open; the fstat check after opening catches an
+    entry swapped for a FIFO or device between discovery and now.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(f"{_KINDS.get(stat.S_IFMT(mode), 'not a regular file')}")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(path: Path) -> bytes:
+    """The whole content of a regular file; raises NotRegularFile or OSError."""
+    fd = open_regular(path)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
 def discover(root: Path) -> list[FoundFile]:
-    """Every settled file under `root`, sorted by relative path; links leaving root are skipped."""
+    """Every settled entry under `root`, sorted by relative path; links leaving root are skipped.
+
+    Entries that cannot be ingested come back with their `problem` instead of being dropped.
+    """
     if not root.is_dir():
         raise DataDirMissing(f"DATA_DIR {root} does not exist or is not a directory")
     real_root = root.resolve()
@@ -48,13 +116,29 @@ def discover(root: Path) -> list[FoundFile]:
         for name in filenames:
             if in_flight(name):
                 continue
-            path = Path(dirpath) / name
-            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-                continue
-            try:
-                st = path.stat()
-            except OSError:  # vanished between listing and stat: next run sees it
-                continue
-            rel = path.relative_to(real_root).as_posix()
-            found.append(FoundFile(rel, path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+            entry = _examine(Path(dirpath) / name, real_root)
+            if entry is not None:
+                found.append(entry)
     return sorted(found, key=lambda f: f.path)
+
+
+def _examine(path: Path, real_root: Path) -> FoundFile | None:
+    """What one directory entry is; None when it vanished or links outside the root."""
+    rel, problem = ledger_path(path.relative_to(real_root).as_posix())
+    try:
+        st = path.lstat()
+    except OSError:  # vanished between listing and stat: next run sees it
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            target = path.resolve(strict=True)
+            if not target.is_relative_to(real_root):
+                return None
+            st = path.stat()
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python 3.11)
+            looped = isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
+            problem = problem or ("symlink loop" if looped else
+                                  f"broken symlink: {getattr(exc, 'strerror', None) or exc}")
+    if problem is None and not stat.S_ISREG(st.st_mode):
+        problem = f"not a regular file: {_KINDS.get(stat.S_IFMT(st.st_mode), 'unknown kind')}"
+    return FoundFile(rel, path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, problem)

@@ -12,6 +12,7 @@ from kpiflow.store.tables import ledger
 
 INGESTED = "ingested"
 REJECTED = "rejected"
+UNREADABLE = "unreadable"  # could not be read (permissions, I/O error): retried every pass
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class LedgerEntry:
     status: str
     rows: int
     bad_rows: int
+    error: str | None = None
 
     @property
     def stamp(self) -> tuple[int, int, int, int]:
@@ -79,6 +81,38 @@ def record(
         insert(ledger).values(pack=pack, path=path, first_seen_at=now, **values)
     )
     return inserted_id(result)
+
+
+def note_problem(
+    conn: Connection,
+    pack: str,
+    *,
+    path: str,
+    stamp: tuple[int, int, int, int],
+    status: str,
+    error: str,
+    existing: LedgerEntry | None,
+) -> None:
+    """Record why an entry cannot be read or ingested, without touching what already counts.
+
+    A path never ingested gets `status` (REJECTED or UNREADABLE). A path whose earlier content
+    was ingested keeps its status and content, as if the file had been archived, and the
+    error says what is wrong now; its stamp is left as it was, so every pass tries again.
+    """
+    if existing is not None and existing.error == error and existing.status in (status, INGESTED):
+        return  # already recorded: a pass over an unchanged bad entry writes nothing
+    now = datetime.now(UTC)
+    if existing is None:
+        conn.execute(insert(ledger).values(
+            pack=pack, path=path, first_seen_at=now, updated_at=now, **_stamp_values(stamp),
+            sha256="", status=status, rows=0, bad_rows=0, error=error))
+    elif existing.status == INGESTED:
+        conn.execute(update(ledger).where(ledger.c.id == existing.id)
+                     .values(error=error, updated_at=now))
+    else:
+        conn.execute(update(ledger).where(ledger.c.id == existing.id).values(
+            **_stamp_values(stamp), sha256="", status=status, rows=0, bad_rows=0, error=error,
+            updated_at=now))
 
 
 def touch(conn: Connection, entry: LedgerEntry, stamp: tuple[int, int, int, int]) -> None:

@@ -1,8 +1,10 @@
 """One pass at a time per job and database, with a lock the server frees if its holder dies.
 
 PostgreSQL: a session advisory lock; MariaDB/MySQL: GET_LOCK; SQLite: flock on a file beside
-the database. All three are released by the operating system or the server when the holding
-process exits, even on `kill -9`, so a crash never leaves a stale lock behind.
+the database file (`.<database>.locks/<name>.lock`), so the lock belongs to the database whatever
+state folder a pass uses (an in-memory database locks in `lock_dir`). All three are released
+by the operating system or the server when the holding process exits, even on `kill -9`, so
+a crash never leaves a stale lock behind.
 """
 
 from __future__ import annotations
@@ -64,6 +66,15 @@ def _lock_file(path: Path) -> Iterator[IO[str]]:
         yield handle
 
 
+def _sqlite_lock_path(engine: Engine, name: str, lock_dir: Path) -> Path:
+    """The lock file of `name` for a SQLite database: beside the database file itself."""
+    database = engine.url.database
+    if database in (None, "", ":memory:") or database.startswith("file:"):
+        return lock_dir / f"{name}.lock"
+    db_file = Path(database).resolve()
+    return db_file.with_name(f".{db_file.name}.locks") / f"{name}.lock"
+
+
 LockCheck = Callable[[], None]
 
 
@@ -84,7 +95,7 @@ def run_lock(
     deadline = time.monotonic() + timeout
     busy = LockBusy(f"another {name} pass is running on this database; try again later")
     if engine.dialect.name == "sqlite":
-        with _lock_file(lock_dir / f"{name}.lock") as handle:
+        with _lock_file(_sqlite_lock_path(engine, name, lock_dir)) as handle:
             while True:
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

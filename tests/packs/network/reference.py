@@ -60,6 +60,8 @@ def valid(row: Row) -> bool:
         and 0 <= service <= 2**31 - 1
         and start >= 0 and end - start == 300_000 and start % 300_000 == 0
         and up + down <= HI
+        and start <= 253_402_297_200_000 - 300_000  # the last 5 minutes whose hour ends in 9999
+        and up <= 2**48 and down <= 2**48
     )
 
 

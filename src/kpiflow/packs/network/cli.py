@@ -16,23 +16,32 @@ from kpiflow.errors import ConfigError, KpiflowError
 from kpiflow.ingest import history
 from kpiflow.lifecycle import run_job
 from kpiflow.packs.network import generate as gen
-from kpiflow.packs.network import queries
+from kpiflow.packs.network import queries, statecli
 from kpiflow.packs.network.config import NetworkSettings
 from kpiflow.packs.network.kpis import KPIS, Kpi
 from kpiflow.packs.network.pipeline import PACK
+from kpiflow.packs.network.schema import LAST_START_MS
 from kpiflow.runtime import Runtime
 
 app = typer.Typer(help="Network KPIs: top services by traffic, top cells by unique users.",
                   no_args_is_help=True)
+app.add_typer(statecli.app, name="state")
 
 
 def parse_instant(text: str) -> datetime:
-    """ISO 8601 (a trailing Z is fine); a time without zone is UTC."""
+    """ISO 8601 (a trailing Z is fine); a time without zone is UTC; within the data's range."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise ConfigError(f"not an ISO 8601 date-time: {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        ms = int(moment.timestamp() * 1000)
+    except (OverflowError, ValueError):  # 0001-01-01T00:00+01:00 is before any UTC datetime
+        ms = -1
+    if not 0 <= ms <= LAST_START_MS:
+        raise ConfigError(f"outside 1970-01-01 .. 9999-12-31T22:55Z: {text!r}")
+    return moment
 
 
 def _network_settings(rt: Runtime, top_n: int | None) -> NetworkSettings:
@@ -120,13 +129,14 @@ def _reader(rt: Runtime) -> Engine:
 @app.command()
 def ledger(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option(help="Only `ingested` or `rejected` files.")] = None,
+    status: Annotated[str | None, typer.Option(
+        help="Only `ingested`, `rejected` or `unreadable` files.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
 ) -> None:
     """Show each input file's status: rows, bad rows, and why a file was rejected."""
     rt: Runtime = ctx.obj
-    if status not in (None, "ingested", "rejected"):
-        fail("--status must be ingested or rejected")
+    if status not in (None, "ingested", "rejected", "unreadable"):
+        fail("--status must be ingested, rejected or unreadable")
     try:
         with _reader(rt).connect() as conn:
             rows = history.ledger_rows(conn, PACK, status, limit)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from kpiflow.ingest import ledger, quarantine
-from kpiflow.ingest.discover import FoundFile, discover
+from kpiflow.ingest.discover import FoundFile, discover, read_regular
 from kpiflow.ingest.reader import FileRejected
 from kpiflow.packs.network import partials, privacy, recompute
 from kpiflow.packs.network.config import NetworkSettings
@@ -36,6 +36,13 @@ PACK = "network"
 AHEAD = 3
 
 Checkpoint = Callable[[str], None]
+# Coarsest file timestamp there is (FAT: 2 s; ext3, SMB and many NFS mounts: 1 s). A file
+# changed this close to the moment it was read may be rewritten in place within the same tick,
+# same size, leaving its stamp as it was: its ledger stamp is recorded as "check again"
+# (RECHECK_CTIME), so the next pass reads it once more (a hash only, if nothing changed).
+TIMESTAMP_GRANULARITY_S = 2.0
+RECHECK_CTIME = -1
+STATE_IDENTITY = "state_folder_identity"  # checkpoint: the identity of this database's folder
 
 
 @dataclass
@@ -47,10 +54,12 @@ class RunSummary(Summary):
     files_unchanged: int = 0
     files_rejected: int = 0
     files_waiting: int = 0
+    files_unreadable: int = 0
     rows: int = 0
     bad_rows: int = 0
     intervals_updated: int = 0
     hours_updated: int = 0
+    kpis_failed: int = 0
     seconds: float = 0.0
 
 
@@ -62,32 +71,63 @@ def run(ctx: RunContext[NetworkSettings]) -> RunSummary:
     started = time.perf_counter()
     net = ctx.pack_settings
     found = discover(ctx.settings.data_dir)
+    _bind_state(ctx)
+    ctx.state.remove_temporaries()  # a killed pass's leftovers; we hold the lock
     ctx.state.ensure_variant(privacy.variant(net.msisdn_secret), privacy.VARIANT_SETTING,
                              privacy.PLAIN)
     summary = RunSummary()
     ctx.safe_point("discovered")
     _ingest_files(ctx, found, summary)
     ctx.safe_point("files_done")
-    summary.intervals_updated, summary.hours_updated = recompute.recompute_dirty(
+    done = recompute.recompute_dirty(
         ctx.db, ctx.state, net.top_n, ctx.kpi_engine, ctx.progress, ctx.safe_point)
+    summary.intervals_updated, summary.hours_updated = done.intervals, done.hours
+    summary.kpis_failed = len(done.failed)
     ctx.safe_point("recomputed")
     _prune(ctx.db, ctx.state)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _read_settled(found: FoundFile, settle_seconds: float) -> bytes | None:
-    """The file's bytes, or None while it is still being written (young, or grew as we read)."""
+@dataclass(frozen=True)
+class _Unreadable:
+    """A file that could not be read (permissions, I/O error, swapped for a FIFO): why."""
+
+    reason: str
+
+
+def _bind_state(ctx: RunContext[NetworkSettings]) -> None:
+    """Refuse a state folder of another database; bind a new one to this database."""
+    identity = ctx.checkpoints.get(STATE_IDENTITY)
+    if identity is None:
+        identity = ctx.state.bind(None)
+        with ctx.db.begin() as conn:
+            ctx.checkpoints.set(conn, STATE_IDENTITY, identity)
+    ctx.state.bind(identity)
+
+
+def _read_settled(found: FoundFile, settle_seconds: float) -> bytes | _Unreadable | None:
+    """The file's bytes, None while it is still being written (young, or grew as we read)."""
     if settle_seconds and time.time() - found.mtime_ns / 1e9 < settle_seconds:
         return None
     try:
-        data = found.abspath.read_bytes()
+        data = read_regular(found.abspath)
         after = found.abspath.stat()
-    except OSError:
-        return None
+    except FileNotFoundError:
+        return None  # vanished since discovery: the next pass sees what is there
+    except OSError as exc:
+        return _Unreadable(f"cannot read: {exc.strerror or exc}")
     if (after.st_size, after.st_mtime_ns) != (found.size, found.mtime_ns) or len(data) != found.size:
         return None
     return data
+
+
+def _stamp_to_record(file: FoundFile, read_at: float) -> tuple[int, int, int, int]:
+    """The file's stamp, or a "check again" stamp when it changed within one timestamp tick."""
+    changed = max(file.mtime_ns, file.ctime_ns) / 1e9
+    if read_at - changed < TIMESTAMP_GRANULARITY_S:
+        return (file.size, file.mtime_ns, RECHECK_CTIME, file.inode)
+    return file.stamp
 
 
 def _ingest_files(
@@ -97,22 +137,30 @@ def _ingest_files(
                                        ctx.safe_point)
     with db.connect() as conn:
         entries = ledger.load(conn, PACK)
-    stale = [f for f in found if (e := entries.get(f.path)) is None or e.stamp != f.stamp]
+    stale = [f for f in found if f.problem is None and _stale(f, entries.get(f.path))]
     reads = _work_ahead(stale, entries, store, net)
     for done, file in enumerate(found):
         progress("files", done, len(found))
         entry = entries.get(file.path)
-        if entry is not None and entry.stamp == file.stamp:
+        if file.problem is not None:
+            _note(db, file, entry, ledger.REJECTED, file.problem)
+            summary.files_rejected += 1
+            continue
+        if not _stale(file, entry):
             summary.files_unchanged += 1
             continue
         ahead = next(reads)
         if ahead is None:
             summary.files_waiting += 1
             continue
+        if isinstance(ahead, _Unreadable):
+            _note(db, file, entry, ledger.UNREADABLE, ahead.reason)
+            summary.files_unreadable += 1
+            continue
         sha = ahead.sha
         if entry is not None and entry.sha256 == sha:
             with db.begin() as conn:
-                ledger.touch(conn, entry, file.stamp)
+                ledger.touch(conn, entry, _stamp_to_record(file, ahead.read_at))
             summary.files_unchanged += 1
             continue
         crash("file_read")
@@ -125,6 +173,18 @@ def _ingest_files(
     progress("files", len(found), len(found))
 
 
+def _stale(file: FoundFile, entry: ledger.LedgerEntry | None) -> bool:
+    """True when the file must be read: new, changed, or unreadable last time (retried)."""
+    return entry is None or entry.stamp != file.stamp or entry.status == ledger.UNREADABLE
+
+
+def _note(db: Engine, file: FoundFile, entry: ledger.LedgerEntry | None, status: str,
+          reason: str) -> None:
+    with db.begin() as conn:
+        ledger.note_problem(conn, PACK, path=file.path, stamp=file.stamp, status=status,
+                            error=reason, existing=entry)
+
+
 @dataclass(frozen=True)
 class _Ahead:
     """A file read, hashed and, unless its content may be known already, parsed ahead
@@ -133,23 +193,28 @@ class _Ahead:
     data: bytes | None  # kept only while not built: memory is the bound on files in flight
     sha: str
     built: partials.Partials | FileRejected | None  # None: the main thread decides and builds
+    read_at: float  # wall clock just after the read, for the one-tick rewrite check
 
 
 def _prepare(
     file: FoundFile, entry: ledger.LedgerEntry | None, store: StateStore, net: NetworkSettings
-) -> _Ahead | None:
+) -> _Ahead | _Unreadable | None:
     data = _read_settled(file, net.network_settle_seconds)
-    if data is None:
-        return None
+    read_at = time.time()
+    if data is None or isinstance(data, _Unreadable):
+        return data
     sha = hashlib.sha256(data).hexdigest()
-    if (entry is not None and entry.sha256 == sha) or store.has(sha, partials.KINDS):
-        return _Ahead(data, sha, None)  # unchanged or re-delivered: hashing is all it may cost
+    # Unchanged or re-delivered: hashing is all it costs, unless its state was lost or damaged,
+    # which re-reading the source then rebuilds.
+    unchanged_reject = entry is not None and entry.sha256 == sha and entry.status != ledger.INGESTED
+    if unchanged_reject or store.intact(sha, partials.KINDS):
+        return _Ahead(data, sha, None, read_at)
     try:
         built = partials.build(data, net.msisdn_secret)
     except FileRejected as exc:
-        return _Ahead(None, sha, exc)
+        return _Ahead(None, sha, exc, read_at)
     _write_state(store, sha, built)  # before the main thread records it: state first, as ever
-    return _Ahead(None, sha, built)
+    return _Ahead(None, sha, built, read_at)
 
 
 def _write_state(store: StateStore, sha: str, built: partials.Partials) -> None:
@@ -162,7 +227,7 @@ def _work_ahead(
     entries: dict[str, ledger.LedgerEntry],
     store: StateStore,
     net: NetworkSettings,
-) -> Iterator[_Ahead | None]:
+) -> Iterator[_Ahead | _Unreadable | None]:
     """Each file read, hashed and parsed, in order, by worker threads working ahead.
 
     Reads, sha256, and polars and numpy work release the GIL, so files in flight keep both
@@ -204,7 +269,7 @@ def _ingest_content(
     """Record one new or changed file: state first, then one transaction for the rest."""
     with db.connect() as conn:
         known = _content_intervals(conn, sha)
-    reuse = bool(known) and store.has(sha, partials.KINDS)
+    reuse = bool(known) and store.intact(sha, partials.KINDS)
     error: str | None = None
     bad: list[quarantine.BadRow] = []
     if reuse:
@@ -233,7 +298,7 @@ def _ingest_content(
         # before needs recomputing, so a re-delivered file costs about its hashing.
         counted = reuse and _counted(conn, sha)
         ledger_id = ledger.record(
-            conn, PACK, path=file.path, stamp=file.stamp, sha256=sha,
+            conn, PACK, path=file.path, stamp=_stamp_to_record(file, ahead.read_at), sha256=sha,
             status=status, rows=rows, bad_rows=bad_rows, error=error, existing=entry,
         )
         if not reuse and status == ledger.INGESTED:

@@ -6,15 +6,17 @@ leaves each hour either as it was or fully updated, and the next pass finishes t
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, select
 
 from kpiflow.engine.base import Engine as KpiEngine
 from kpiflow.engine.base import Source
-from kpiflow.errors import KpiOverflow
+from kpiflow.errors import KpiflowError, KpiOverflow
 from kpiflow.ingest import ledger
 from kpiflow.packs.network import partials
 from kpiflow.packs.network.kpis import KPIS, Kpi
@@ -24,6 +26,7 @@ from kpiflow.state import StateStore
 from kpiflow.store.upsert import upsert
 
 PACK = "network"
+log = logging.getLogger(__name__)
 
 
 def _active_contents(conn: Connection, lo: int, hi: int) -> dict[int, list[str]]:
@@ -39,6 +42,15 @@ def _active_contents(conn: Connection, lo: int, hi: int) -> dict[int, list[str]]
     return by_interval
 
 
+@dataclass
+class Recomputed:
+    """What recomputation did: intervals and hours written, and those that failed."""
+
+    intervals: int = 0
+    hours: int = 0
+    failed: list[str] = field(default_factory=list)  # one reason per failed interval or hour
+
+
 def recompute_dirty(
     db: Engine,
     store: StateStore,
@@ -46,36 +58,52 @@ def recompute_dirty(
     kpi_engine: KpiEngine,
     progress: Callable[[str, int, int], None],
     checkpoint: Callable[[str], None],
-) -> tuple[int, int]:
-    """Recompute every dirty interval and its hour; returns (intervals, hours) updated."""
-    intervals_updated = 0
+) -> Recomputed:
+    """Recompute every dirty interval and its hour.
+
+    A KPI that cannot be computed or stored (a sum beyond BIGINT, damaged state) fails alone:
+    its old rows are deleted, never left standing as a wrong figure, its interval stays dirty
+    (tried again each pass) and the reason is returned; every other interval and hour is written.
+    """
+    done = Recomputed()
     with db.connect() as conn:
         dirty = sorted(conn.scalars(select(dirty_intervals.c[START])))
     hours: dict[int, list[int]] = defaultdict(list)
     for start in dirty:
         hours[start - start % HOUR_MS].append(start)
-    for done, (hour, starts) in enumerate(sorted(hours.items())):
-        progress("hours", done, len(hours))
+    for step, (hour, starts) in enumerate(sorted(hours.items())):
+        progress("hours", step, len(hours))
         with db.connect() as conn:
             contents = _active_contents(conn, hour, hour + HOUR_MS)
+        every = sorted({sha for shas in contents.values() for sha in shas})
+        spans = [(s, FIVE_MINUTES_MS, contents.get(s, [])) for s in starts]
+        spans.append((hour, HOUR_MS, every))
         results: list[tuple[Kpi, int, int, list[tuple[Any, ...]]]] = []
+        failed: set[int] = set()
         for kpi in KPIS:
-            for start in starts:
-                rows = _compute(kpi_engine, store, kpi, contents.get(start, []), start,
-                                FIVE_MINUTES_MS, top_n)
-                results.append((kpi, start, FIVE_MINUTES_MS, rows))
-            every = sorted({sha for shas in contents.values() for sha in shas})
-            results.append((kpi, hour, HOUR_MS, _compute(kpi_engine, store, kpi, every, hour,
-                                                         HOUR_MS, top_n)))
+            for start, length, shas in spans:
+                try:
+                    rows = _compute(kpi_engine, store, kpi, shas, start, length, top_n)
+                    _check_fits(kpi, start, length, rows)
+                except KpiflowError as exc:
+                    failed.add(start if length == FIVE_MINUTES_MS else -1)
+                    done.failed.append(str(exc))
+                    log.warning("network KPI not updated: %s", exc)
+                    rows = []
+                results.append((kpi, start, length, rows))
+        # A failed hour keeps its intervals dirty: the hour is recomputed whenever one is.
+        cleared = [] if -1 in failed else [s for s in starts if s not in failed]
         with db.begin() as conn:
             for kpi, start, length, rows in results:
                 _write_kpi(conn, kpi, start, length, rows)
                 checkpoint("kpi_upsert")
-            conn.execute(delete(dirty_intervals).where(dirty_intervals.c[START].in_(starts)))
+            if cleared:
+                conn.execute(delete(dirty_intervals).where(dirty_intervals.c[START].in_(cleared)))
         checkpoint("hour_committed")
-        intervals_updated += len(starts)
+        done.intervals += len(starts) - len(failed - {-1})
+        done.hours += -1 not in failed
     progress("hours", len(hours), len(hours))
-    return intervals_updated, len(hours)
+    return done
 
 
 def _compute(
@@ -88,9 +116,21 @@ def _compute(
     top_n: int,
 ) -> list[tuple[Any, ...]]:
     kind = partials.BYTES if kpi.source == "service_bytes" else partials.PAIRS
+    for sha in shas:
+        store.verify(sha, (kind,))  # a missing or damaged file: StateError naming the content
     source = Source([store.path(s, kind) for s in sorted(shas)], START, start, start + length)
     params = {"bucket_ms": length, "top_n": top_n}
     return kpi_engine.query(kpi.sql, params, {kpi.source: source})
+
+
+def _check_fits(kpi: Kpi, start: int, length: int, rows: list[tuple[Any, ...]]) -> None:
+    """Raise KpiOverflow when a value does not fit its BIGINT column."""
+    for _bucket, _rank, ident, value in rows:
+        if value > INT64_MAX:
+            raise KpiOverflow(
+                f"{kpi.name} of {ident} in the {length // 60_000}-minute interval starting at "
+                f"{start} is {value}, beyond the BIGINT column (2^63-1)"
+            )
 
 
 def _write_kpi(
@@ -99,10 +139,6 @@ def _write_kpi(
     """Upsert ranks 1..k of one interval and drop ranks beyond k left from earlier values."""
     records = []
     for _bucket, rank, ident, value in rows:
-        if value > INT64_MAX:
-            raise KpiOverflow(
-                f"{kpi.name} of {ident} at {start} is {value}, beyond a 64-bit column"
-            )
         records.append({
             "interval_start_timestamp": start, "interval_end_timestamp": start + length,
             "interval": length // 60_000, "rank": rank,

@@ -12,6 +12,14 @@ FIVE_MINUTES_MS = 300_000
 HOUR_MS = 3_600_000
 INT64_MAX = 2**63 - 1
 SERVICE_ID_MAX = 2**31 - 1
+# The last interval start whose hour still ends on a date (9999-12-31T23:00Z ends at year
+# 10000, which no datetime, API date or dashboard can show): starts run 1970..9999-12-31T22:55Z.
+LAST_START_MS = 253_402_297_200_000 - FIVE_MINUTES_MS
+# Per-row bound on each byte count: 2^48 B (256 TiB in 5 minutes, 7.5 Tbit/s for one
+# subscriber, service and cell) is far beyond any real link, and a service's hour overflows
+# the BIGINT column only past 16,384 such rows; the rare interval that still overflows is
+# recomputed alone and reported, never blocking the others (recompute.py).
+BYTES_MAX = 2**48
 
 _start, _end = pl.col(START), pl.col(END)
 _up, _down = pl.col("bytes_uplink"), pl.col("bytes_downlink")
@@ -30,6 +38,9 @@ RULES = (
     Rule("interval is not 5 minutes (end - start != 300000)", (_end - _start) == FIVE_MINUTES_MS),
     Rule("interval start is not aligned to 5 minutes", (_start % FIVE_MINUTES_MS) == 0),
     Rule("bytes_uplink + bytes_downlink exceeds 2^63-1", _up <= INT64_MAX - _down),
+    Rule("interval_start_timestamp is after 9999-12-31T22:55Z", _start <= LAST_START_MS),
+    Rule(f"bytes_uplink exceeds 2^48 ({BYTES_MAX})", _up <= BYTES_MAX),
+    Rule(f"bytes_downlink exceeds 2^48 ({BYTES_MAX})", _down <= BYTES_MAX),
 )
 
 

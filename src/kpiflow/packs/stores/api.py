@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -11,7 +12,7 @@ from pydantic import BaseModel, Field
 from kpiflow.api import errors
 from kpiflow.api.deps import DbDep, RuntimeDep
 from kpiflow.errors import ConfigError
-from kpiflow.packs.stores import explain, jobs, queries, schema
+from kpiflow.packs.stores import explain, jobs, queries, retention, schema
 from kpiflow.packs.stores.config import StoresSettings
 
 router = APIRouter(tags=["stores"])
@@ -43,18 +44,32 @@ def worker(request: Request) -> jobs.ReportWorker:
     return found
 
 
-@router.post("/trigger_report", response_model=Triggered)
+def _parsed(name: str, parse: Callable[[str], int], text: str) -> int:
+    """`parse(text)`, or a 422 naming the parameter."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
+@router.post("/trigger_report", response_model=Triggered, responses={
+    429: {"model": errors.ErrorBody,
+          "description": "More reports requested in the last minute than the rate allows."}})
 def trigger_report(
     q: Annotated[TriggerQuery, Query()], request: Request, rt: RuntimeDep
 ) -> dict[str, str]:
     """Start a report in the background; returns its id at once."""
-    try:
-        now_us = None if q.now is None else schema.parse_instant_us(q.now)
-        hold = None if q.max_hold is None else schema.parse_duration(q.max_hold) * 1_000_000
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    now_us = None if q.now is None else _parsed("now", schema.parse_instant_us, q.now)
+    hold = (None if q.max_hold is None
+            else _parsed("max_hold", schema.parse_duration, q.max_hold) * 1_000_000)
     options = jobs.ReportOptions(now_us, q.detail or hold is not None, hold)
-    report_id = jobs.create_run(request.app.state.engine, options)
+    engine, ss = request.app.state.engine, rt.settings_of("stores", StoresSettings)
+    try:
+        retention.admit(engine, ss)
+    except retention.TooManyReports as exc:
+        raise HTTPException(429, str(exc)) from None
+    retention.prune(engine, rt.settings, ss)
+    report_id = jobs.create_run(engine, options)
     worker(request).submit(report_id)
     return {"report_id": report_id}
 
@@ -100,10 +115,7 @@ def store_week(
     = None,
 ) -> dict[str, Any]:
     """One store's last week as local-day lanes: business hours, up and down parts, polls."""
-    try:
-        now_us = None if now is None else schema.parse_instant_us(now)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    now_us = None if now is None else _parsed("now", schema.parse_instant_us, now)
     try:
         ss = rt.settings_of("stores", StoresSettings)
         ex = explain.explain(request.app.state.engine, ss, store_id, now_us)

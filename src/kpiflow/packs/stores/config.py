@@ -26,6 +26,14 @@ class StoresSettings(BaseSettings):
     stores_default_timezone: str = Field(
         DEFAULT_TIMEZONE, description="Time zone of a store missing from the timezones file."
     )
+    stores_reports_kept: int = Field(
+        100, ge=1, le=1_000_000,
+        description="Finished on-demand reports kept (row and CSV); older ones are deleted.",
+    )
+    stores_report_rate_per_minute: int = Field(
+        30, ge=1, le=100_000,
+        description="On-demand reports accepted per minute; more answer 429.",
+    )
     stores_report_workers: int = Field(
         1, ge=1, le=8, description="Reports the API computes at once (background threads)."
     )

@@ -21,10 +21,14 @@ def latest_poll_us(conn: Connection) -> int | None:
 
 def _frame(conn: Connection, stmt: Any, schema: dict[str, Any]) -> pl.DataFrame:
     """Rows of a select as a typed frame, fetched through the driver's cursor (fast)."""
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    # Values stay bound parameters (literal_binds doubled the `%` of ids on PostgreSQL/MariaDB).
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    args: Any = (tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional
+                 else params)
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cur.execute(str(compiled))
+        cur.execute(str(compiled), args)
         rows = cur.fetchall()
     finally:
         cur.close()

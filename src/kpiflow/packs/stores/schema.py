@@ -22,6 +22,11 @@ HOURS_COLUMNS = {"store_id": ("store_id",), "day": ("day", "dayofweek"),
 TIMEZONE_COLUMNS = {"store_id": ("store_id",), "timezone_str": ("timezone_str",)}
 
 CLOCK = r"^\d{2}:\d{2}:\d{2}$"
+# Instants accepted from files and parameters: a report looks a week back and windows reach a
+# day ahead, so a margin of a year on both ends keeps every date it computes representable.
+FIRST_INSTANT_US = 365 * 86_400 * 1_000_000  # 1971-01-01
+LAST_INSTANT_US = 253_370_764_800_000_000 - 1  # before 9999-01-01
+MAX_DURATION_S = 366 * 86_400
 DAY_SECONDS = 86_400
 
 
@@ -29,6 +34,14 @@ def _store_id_check() -> tuple[pl.Expr, str]:
     sid = pl.col("store_id")
     return (sid.is_null() | (sid.str.len_chars() == 0) | (sid.str.len_chars() > MAX_ID),
             f"store_id: empty or longer than {MAX_ID} characters")
+
+
+def _store_id_text_check() -> tuple[pl.Expr, str]:
+    """A NUL (PostgreSQL refuses it in text) or bytes that are not UTF-8 (decoded as U+FFFD,
+    two different ids would merge into one) make the row bad, never the file."""
+    sid = pl.col("store_id")
+    return (sid.str.contains("\x00", literal=True) | sid.str.contains("\ufffd", literal=True),
+            "store_id: contains a NUL or bytes that are not UTF-8")
 
 
 def _timestamp_us(column: str) -> pl.Expr:
@@ -60,8 +73,11 @@ def parse_status(data: bytes) -> ParsedCsv:
     ).with_columns(
         first_reason(
             _store_id_check(),
+            _store_id_text_check(),
             (pl.col("ts_us").is_null(), "timestamp_utc: not a UTC timestamp "
              "(YYYY-MM-DD HH:MM:SS[.ffffff][ UTC])"),
+            (~pl.col("ts_us").is_between(FIRST_INSTANT_US, LAST_INSTANT_US),
+             "timestamp_utc: outside 1971-01-01 .. 9998-12-31"),
             (pl.col("active").is_null(), "status: not 'active' or 'inactive'"),
         ).alias(REASON)
     )
@@ -90,6 +106,7 @@ def parse_hours(data: bytes) -> ParsedCsv:
     ).with_columns(
         first_reason(
             _store_id_check(),
+            _store_id_text_check(),
             (pl.col("day_n").is_null() | ~pl.col("day_n").is_between(0, 6),
              "day: not an integer from 0 (Monday) to 6 (Sunday)"),
             (pl.col("start_s").is_null() | (pl.col("start_s") == DAY_SECONDS),
@@ -115,6 +132,7 @@ def parse_timezones(data: bytes) -> ParsedCsv:
     frame = text.frame.with_columns(
         first_reason(
             _store_id_check(),
+            _store_id_text_check(),
             (~pl.col("timezone_str").is_in(names.implode()).fill_null(False),
              "timezone_str: unknown time zone name"),
         ).alias(REASON)
@@ -138,6 +156,8 @@ def parse_duration(text: str) -> int:
     seconds = sum(int(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise ValueError(f"duration must be positive: {text!r}")
+    if seconds > MAX_DURATION_S:
+        raise ValueError(f"duration must be at most 366 days: {text!r}")
     return seconds
 
 
@@ -148,5 +168,11 @@ def parse_instant_us(text: str) -> int:
     except ValueError:
         raise ValueError(f"not an ISO 8601 date-time: {text!r}") from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // _MICROSECOND
+    try:
+        instant = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // _MICROSECOND
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first datetime in UTC
+        instant = -1
+    if not FIRST_INSTANT_US <= instant <= LAST_INSTANT_US:
+        raise ValueError(f"outside 1971-01-01 .. 9998-12-31: {text!r}")
+    return instant
 

@@ -1,0 +1,141 @@
+"""Damaged state, shared state folders and the SQLite lock (issue 11, cases 6, 7, 8, 11).
+
+State files are checked against the checksum in their own metadata; a bad one fails only
+the KPIs it feeds, with a StateError naming the content; `kpiflow network state check` finds
+it and `... state repair` rebuilds it from the sources still present.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import create_engine
+from typer.testing import CliRunner
+
+from kpiflow.cli import app
+from kpiflow.errors import LockBusy, StateError
+from kpiflow.state import StateStore
+from kpiflow.store.lock import run_lock
+from tests.hostile import run_network_pass
+from tests.packs.network import reference
+from tests.packs.network.files import FIVE, HOUR, deliver, name, render, row
+from tests.packs.network.tables_read import read_kpis
+
+T = 1_700_006_400_000
+A = render([row(T, 1, 10, 20, 3, 7), row(T, 2, 1, 1, 4, 8)])
+B = render([row(T + HOUR, 5, 7, 7, 3, 9)])
+
+
+def _setup(tmp_path: Path, url: str) -> tuple[Path, Path, StateStore]:
+    data, state = tmp_path / "data", tmp_path / "state"
+    deliver(data / name(T + FIVE, 1), A)
+    deliver(data / name(T + HOUR + FIVE, 1), B)
+    time.sleep(2.1)  # past one timestamp tick: the pass trusts the stamps and reads them once
+    run_network_pass(url, data, state)
+    return data, state, StateStore(state, "network")
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _cli(url: str, data: Path, state: Path, *args: str):
+    return CliRunner().invoke(app, ["--database-url", url, "--data-dir", str(data),
+                                    "--state-dir", str(state), "network", "state", *args])
+
+
+def test_damaged_state_fails_alone_and_repair_rebuilds_it(tmp_path: Path, database_url: str) -> None:
+    data, state, store = _setup(tmp_path, database_url)
+    pairs = store.path(_sha(A), "pairs")
+    pairs.write_bytes(pairs.read_bytes()[:40])  # truncated
+    store.path(_sha(B), "bytes").unlink()  # deleted
+    assert _cli(database_url, data, state, "check").exit_code == 1
+    checked = _cli(database_url, data, state, "check")
+    assert _sha(A)[:16] in checked.output and "damaged" in checked.output
+    assert "missing" in checked.output and "2 content(s)" in checked.output
+    # New data in both hours: the damaged contents' KPIs fail, alone, and say why.
+    late_a = render([row(T + FIVE, 3, 1, 1, 3, 7)])
+    deliver(data / name(T + 2 * FIVE, 1), late_a)
+    with pytest.raises(StateError, match=_sha(A)):
+        store.verify(_sha(A), ("pairs",))
+    counts = run_network_pass(database_url, data, state)
+    assert counts["kpis_failed"] > 0 and counts["files_new"] == 1
+    repaired = _cli(database_url, data, state, "repair")
+    assert repaired.exit_code == 0, repaired.output
+    assert "rebuilt" in repaired.output
+    assert _cli(database_url, data, state, "check").exit_code == 0
+    counts = run_network_pass(database_url, data, state)
+    assert counts["kpis_failed"] == 0
+    assert read_kpis(database_url) == reference.kpis([A, B, late_a], 10)
+
+
+def test_repair_names_the_hours_whose_sources_are_gone(tmp_path: Path, database_url: str) -> None:
+    data, state, store = _setup(tmp_path, database_url)
+    (data / name(T + HOUR + FIVE, 1)).unlink()  # archived: still counts, from its state
+    store.path(_sha(B), "pairs").unlink()
+    repaired = _cli(database_url, data, state, "repair")
+    assert repaired.exit_code == 1
+    assert "1 hour(s) cannot be recomputed" in repaired.output
+    assert "2023-11-15T01:00Z" in repaired.output  # the hour of T + HOUR
+
+
+def test_re_reading_a_source_rebuilds_its_lost_state(tmp_path: Path, sqlite_url: str) -> None:
+    data, state, store = _setup(tmp_path, sqlite_url)
+    store.path(_sha(A), "pairs").unlink()
+    deliver(data / name(T + FIVE, 1), A)  # same bytes again (new inode): read, state rebuilt
+    run_network_pass(sqlite_url, data, state)
+    assert store.intact(_sha(A), ("pairs", "bytes"))
+
+
+def test_every_bit_flip_is_caught_or_changes_no_data(tmp_path: Path, sqlite_url: str) -> None:
+    _, _, store = _setup(tmp_path, sqlite_url)
+    path = store.path(_sha(A), "pairs")
+    original, frame = path.read_bytes(), pl.read_parquet(path)
+    rng = random.Random(11)
+    caught = 0
+    for _ in range(40):
+        damaged = bytearray(original)
+        spot = rng.randrange(len(damaged))
+        damaged[spot] ^= 1 << rng.randrange(8)
+        path.write_bytes(bytes(damaged))
+        problem = StateStore(store.root.parent, "network").problem(_sha(A), "pairs")
+        if problem is None:  # a flip in padding or statistics: the data must be intact
+            assert pl.read_parquet(path).equals(frame)
+        else:
+            caught += 1
+    assert caught > 0
+
+
+def test_a_state_folder_of_another_database_is_refused(tmp_path: Path, database_url: str) -> None:
+    data, state, _ = _setup(tmp_path, database_url)
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    with pytest.raises(StateError, match="belongs to another database"):
+        run_network_pass(other, data, state)
+    # The first database's state is untouched: its next pass is whole.
+    assert run_network_pass(database_url, data, state)["kpis_failed"] == 0
+    assert read_kpis(database_url) == reference.kpis([A, B], 10)
+
+
+def test_sqlite_lock_belongs_to_the_database_not_the_state_folder(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'k.db'}")
+    try:
+        with (run_lock(engine, "network", tmp_path / "state-a"), pytest.raises(LockBusy),
+              run_lock(engine, "network", tmp_path / "state-b")):
+            pass
+    finally:
+        engine.dispose()
+
+
+def test_temporaries_left_by_a_kill_are_removed_at_pass_start(tmp_path: Path, sqlite_url: str) -> None:
+    data, state, store = _setup(tmp_path, sqlite_url)
+    leftover = store.root / "ab" / ".ab12.pairs.parquet.123.456.tmp"
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    leftover.write_bytes(b"half")
+    run_network_pass(sqlite_url, data, state)
+    assert not leftover.exists()
