@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         "the dashboard's pages and static files stay open.",
     )
 
+    ready_failed_passes: int = Field(
+        3, ge=1, le=1000,
+        description="`/readyz` and `kpiflow status` report a pack not ready when its last this "
+        "many passes all failed.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _parseable_url(cls, value: str) -> str:
