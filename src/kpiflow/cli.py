@@ -148,6 +148,9 @@ def status(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
 
     Exit 0 when ready, 1 when not (database down, or a pack's last KPIFLOW_READY_FAILED_PASSES
     passes failed). The server's /readyz answers the same, plus whether its scheduler runs.
+    Files waiting: found in the last pass but still being written (changed within the settle
+    time) or gone while read; the next pass takes them. Rejected: whole files refused (see
+    the pack's `ledger --status rejected`).
     """
     from rich.table import Table
 
@@ -161,16 +164,22 @@ def status(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
     if fmt is Format.JSON:
         emit([result.as_dict()], fmt, None)
     else:
-        table = Table(title=f"kpiflow status: {'ready' if result.ready else 'NOT READY'}, "
+        # One column per pack, one row per fact: fits a terminal with any number of facts.
+        table = Table("", *(p.pack for p in result.packs),
+                      title=f"kpiflow status: {'ready' if result.ready else 'NOT READY'}, "
                       f"database {result.database}")
-        for column in ("pack", "ready", "last pass", "age", "failed in a row", "files waiting",
-                       "files ingested", "files rejected", "last error"):
-            table.add_column(column, overflow="fold")
-        for p in result.packs:
-            table.add_row(p.pack, "yes" if p.ready else "NO", p.last_status or "none yet",
-                          _age(p.age_seconds), str(p.failed_in_a_row), str(p.files_waiting),
-                          str(p.files.get("ingested", 0)), str(p.files.get("rejected", 0)),
-                          p.last_error or "")
+        facts = {
+            "ready": lambda p: "yes" if p.ready else "NO",
+            "last pass": lambda p: f"{p.last_job} {p.last_status}" if p.last_status else "none yet",
+            "finished": lambda p: f"{_age(p.age_seconds)} ago" if p.age_seconds is not None else "",
+            "failed in a row": lambda p: str(p.failed_in_a_row),
+            "files waiting": lambda p: str(p.files_waiting),
+            "files ingested": lambda p: f"{p.files.get('ingested', 0):,}",
+            "files rejected": lambda p: f"{p.files.get('rejected', 0):,}",
+            "last error": lambda p: p.last_error or "",
+        }
+        for fact, show in facts.items():
+            table.add_row(fact, *(show(p) for p in result.packs))
         emit(rows, fmt, table)
     if not result.ready:
         for reason in result.reasons:

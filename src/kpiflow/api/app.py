@@ -38,7 +38,7 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
                 app.state.scheduler = scheduler
             yield
         finally:
-            if scheduler is not None:
+            if scheduler is not None and scheduler.running:  # it may have died: /readyz says so
                 scheduler.shutdown(wait=True)
             for pack in reversed(started):
                 if pack.hooks.shutdown is not None:
