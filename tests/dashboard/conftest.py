@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.network import generate
-from kpiflow.registry import Runtime, discover_packs
+from kpiflow.registry import discover_packs
+from kpiflow.runtime import Runtime
 from tests.browser import Console  # noqa: F401  (re-exported for the page tests)
 from tests.dashboard.servers import prefix_proxy, serve
 
