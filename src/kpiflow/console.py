@@ -55,6 +55,25 @@ def emit(rows: Sequence[Mapping[str, Any]], fmt: Format, table: Any) -> None:
         out.print(table)
 
 
+def at_least(minimum: float, shown: str) -> Callable[[float], float]:
+    """An option callback for a float bound that reads well (`at least 5 minutes`), where
+    Typer's own `min=` would print `x>=0.08333333333333333`."""
+
+    def check(value: float) -> float:
+        if value < minimum:
+            raise typer.BadParameter(f"must be at least {shown}")
+        return value
+
+    return check
+
+
+def rejected_hint(pack: str, files_rejected: int, bad_rows: int) -> None:
+    """Exit 3 with where to look when a pass or load set inputs aside; otherwise return."""
+    if files_rejected or bad_rows:
+        partial(f"{files_rejected:,} files rejected, {bad_rows:,} rows quarantined: see "
+                f"`kpiflow {pack} ledger --status rejected` and `kpiflow {pack} quarantine`")
+
+
 def note(message: str) -> None:
     """A hint for people on stderr (stdout stays clean for scripts); silent with --quiet."""
     if not out.quiet:
