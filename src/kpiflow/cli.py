@@ -61,7 +61,7 @@ def root(
     ] = None,
     log_level: Annotated[
         logs.LogLevel | None, typer.Option(
-            help="Log level (default: info for serve, warning otherwise).", show_default=False)
+            help="Log level (default: info for serve, error otherwise).", show_default=False)
     ] = None,
     log_format: Annotated[logs.LogFormat, typer.Option(
         help="Log lines as text or JSON (one object per line).")] = logs.LogFormat.TEXT,
@@ -75,7 +75,8 @@ def root(
     """Build the settings once: flags, then env vars, then `.env`, then defaults."""
     if quiet_flag:
         quiet()
-    default = logs.LogLevel.INFO if ctx.invoked_subcommand == "serve" else logs.LogLevel.WARNING
+    # A command prints its own outcome (one red line on failure): its log stays quiet unless asked.
+    default = logs.LogLevel.INFO if ctx.invoked_subcommand == "serve" else logs.LogLevel.ERROR
     logs.setup(log_level or default, log_format)
     flags = {"database_url": database_url, "data_dir": data_dir, "state_dir": state_dir}
     try:

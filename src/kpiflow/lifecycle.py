@@ -61,7 +61,8 @@ def _log_pass(pack: Pack[Any], job: Job[Any], outcome: str, seconds: float,
     """The one log line of a pass; its parts are also record fields (for JSON logs)."""
     error = None if exc is None else (str(exc) or type(exc).__name__)
     detail = error or " ".join(f"{k}={v}" for k, v in counts.items())
-    log.log(logging.INFO if exc is None else logging.ERROR,
+    # A failed pass is a warning here: the caller reports the error (CLI red line, scheduler).
+    log.log(logging.INFO if exc is None else logging.WARNING,
             "pass %s.%s %s in %.2fs: %s", pack.name, job.name, outcome, seconds, detail,
             extra={"pack": pack.name, "job": job.name, "outcome": outcome,
                    "seconds": round(seconds, 3), "counts": counts, "error": error})
