@@ -6,6 +6,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import yaml
 from fastapi.testclient import TestClient
 from prometheus_client import Gauge
@@ -49,10 +50,8 @@ def test_a_failing_pass_shows_in_metrics(tmp_path: Path, database_url: str) -> N
     with TestClient(create_app(rt)) as client:
         run_job(rt, rt.pack("network"))
         shutil.rmtree(tmp_path / "data")
-        try:
+        with pytest.raises(DataDirMissing):
             run_job(rt, rt.pack("network"))
-        except DataDirMissing:
-            pass
         reply = client.get("/metrics")
         assert reply.status_code == 200
         assert reply.headers["content-type"].startswith("text/plain; version=")
@@ -148,8 +147,6 @@ def test_alert_rules_pass_promtool() -> None:
 
     promtool = shutil.which("promtool")
     if promtool is None:
-        import pytest
-
         pytest.skip("promtool missing: apt-get install prometheus (the parse test above still ran)")
     checked = subprocess.run([promtool, "check", "rules", str(ROOT / "deploy" /
                               "prometheus-alerts.yml")], capture_output=True, text=True)
