@@ -19,11 +19,13 @@ test: $(BIN)/.installed
 	bash scripts/system-deps.sh
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/network.py

@@ -99,22 +99,24 @@ def child_kpiflow(db_dir: str, data_dir: str, top_n: int, profile: str | None) -
     """One `kpiflow network run`, timed inside; imports (entry points too) timed apart."""
     t0 = time.perf_counter()
     from kpiflow.config import Settings
-    from kpiflow.packs.network import pipeline
+    from kpiflow.lifecycle import run_job
     from kpiflow.packs.network.config import NetworkSettings
     from kpiflow.registry import discover_packs
+    from kpiflow.runtime import Runtime
 
-    discover_packs()  # loads every pack module: an import cost, paid by any process once
+    packs = discover_packs()  # loads every pack module: an import cost, paid by any process once
     t1 = time.perf_counter()
     settings = Settings(database_url=f"sqlite:///{db_dir}/kpiflow.db", data_dir=Path(data_dir))
-    net = NetworkSettings(top_n=top_n)
+    runtime = Runtime.build(settings, packs, network=NetworkSettings(top_n=top_n))
     if profile:
         import cProfile
 
         prof = cProfile.Profile()
         prof.enable()
     t2 = time.perf_counter()
-    summary = pipeline.run_once(settings, net)
+    summary = run_job(runtime, runtime.pack("network"))  # as `kpiflow network run` does
     t3 = time.perf_counter()
+    runtime.close()
     if profile:
         prof.disable()
         prof.dump_stats(profile)
@@ -302,7 +304,7 @@ def spy_stages(raw: Path) -> list[tuple[str, float, float]]:
             frames.append((m.group(1), m.group(2)) if m else (part, ""))
         main = frames[0][0] == "<module>"  # a worker thread starts in threading's _bootstrap
         names = {f for f, _ in frames}
-        if main and "run_once" not in names:
+        if main and "run_job" not in names:
             continue  # interpreter start and imports: reported apart
         if not main and not any(file.rsplit("/", 1)[-1] in OUR_FILES for _, file in frames):
             continue  # an idle worker thread

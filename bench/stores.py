@@ -43,22 +43,24 @@ def _phase(fn, *args):  # type: ignore[no-untyped-def]
 
 def phase_load(db: str, polls: str) -> dict:
     from kpiflow.config import Settings
+    from kpiflow.lifecycle import run_job
     from kpiflow.packs.stores import load
+    from kpiflow.registry import discover_packs
+    from kpiflow.runtime import Runtime
 
     settings = Settings(database_url=f"sqlite:///{db}", state_dir=Path(db).parent / "state")
-    from kpiflow.store.db import make_engine
-    from kpiflow.store.migrate import ensure_schema
-
-    engine = make_engine(settings.database_url)
-    ensure_schema(engine, settings.resolved_state_dir)  # schema creation is not loading
-    engine.dispose()
+    runtime = Runtime.build(settings, discover_packs())
+    runtime.ensure_schema()  # schema creation is not loading (and happens once per process)
+    stores = runtime.pack("stores")
     t = time.perf_counter()
-    meta = load.load_files(settings, {"hours": FOLDER / "menu_hours.csv",
-                                      "timezones": FOLDER / "timezones.csv"})
+    meta = run_job(runtime, stores, load.load_job({"hours": FOLDER / "menu_hours.csv",
+                                                   "timezones": FOLDER / "timezones.csv"}))
     meta_s = time.perf_counter() - t
     t = time.perf_counter()
-    status = load.load_files(settings, {"status": Path(polls)})
+    status = run_job(runtime, stores, load.load_job({"status": Path(polls)}))
     status_s = time.perf_counter() - t
+    runtime.close()
+    assert isinstance(meta, load.LoadSummary) and isinstance(status, load.LoadSummary)
     return {"meta_rows": meta.rows, "meta_s": meta_s, "poll_rows": status.rows,
             "poll_s": status_s, "new": status.files[0].new_rows, "rss": _rss_mb()}
 

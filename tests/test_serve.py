@@ -6,22 +6,16 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.helpers import KPIFLOW, free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample-data" / "network"
-KPIFLOW = Path(sys.executable).parent / "kpiflow"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(predicate, timeout: float = 30.0):

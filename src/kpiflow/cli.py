@@ -10,12 +10,14 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from rich.table import Table
 
 from kpiflow import logs
 from kpiflow.config import Settings
-from kpiflow.console import USAGE, Format, FormatOption, emit, err, fail, out, quiet
+from kpiflow.console import USAGE, Format, FormatOption, emit, err, fail, format_count, out, quiet
 from kpiflow.errors import KpiflowError
 from kpiflow.health import readiness
+from kpiflow.ingest import history
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
 from kpiflow.store.db import redacted
@@ -78,7 +80,7 @@ def root(
     # A command prints its own outcome (one red line on failure): its log stays quiet unless asked.
     default = logs.LogLevel.INFO if ctx.invoked_subcommand == "serve" else logs.LogLevel.ERROR
     logs.setup(log_level or default, log_format)
-    flags = {"database_url": database_url, "data_dir": data_dir, "state_dir": state_dir}
+    flags: dict[str, Any] = {"database_url": database_url, "data_dir": data_dir, "state_dir": state_dir}
     try:
         settings = Settings(**{k: v for k, v in flags.items() if v is not None})
         runtime = Runtime.build(settings, PACKS)
@@ -102,6 +104,31 @@ def db_upgrade(ctx: typer.Context) -> None:
     out.print(f"schema up to date on {redacted(rt.settings.database_url)}")
 
 
+@app.command(epilog="Example: kpiflow runs --pack network --limit 5")
+def runs(
+    ctx: typer.Context,
+    pack: Annotated[str | None, typer.Option(help="Only this pack's runs.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Runs to show.")] = 20,
+) -> None:
+    """Show the last runs of every pack with their own counts (reads only)."""
+    rt: Runtime = ctx.obj
+    try:
+        rt.require_schema()
+        with rt.db.connect() as conn:
+            rows = history.last_runs(conn, pack, limit)
+    except KpiflowError as exc:
+        fail(exc)
+    table = Table("started (UTC)", "pack", "job", "status", "seconds", "counts", "error",
+                  title=f"last {len(rows):,} runs, newest first")
+    for r in rows:
+        counts = ", ".join(f"{k.replace('_', ' ')} {format_count(v)}"
+                           for k, v in r["counts"].items())
+        seconds = "" if r["seconds"] is None else f"{r['seconds']:.2f}"
+        table.add_row(r["started_at"].strftime("%Y-%m-%d %H:%M:%S"), r["pack"], r["job"] or "",
+                      r["status"], seconds, counts, r["error"] or "")
+    out.print(table)
+
+
 @app.command(epilog="Example: kpiflow --log-format json serve --host 0.0.0.0 --port 8000")
 def serve(
     ctx: typer.Context,
@@ -113,7 +140,7 @@ def serve(
     """Serve the API (docs at /docs), the dashboard and /metrics; run every pack's jobs."""
     import uvicorn
 
-    from kpiflow.api.app import create_app
+    from kpiflow.server import create_app
 
     rt: Runtime = ctx.obj
     bind = (host or rt.settings.api_host, port or rt.settings.api_port)

@@ -12,7 +12,15 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
 
 from kpiflow.errors import KpiflowError
 
@@ -92,6 +100,19 @@ def fail(exc: KpiflowError | str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def counts_table(counts: Mapping[str, int | float], title: str) -> Table:
+    """A pass's own counts as a two-column table (what, count), in the pack's order."""
+    table = Table("what", "count", title=title)
+    for what, value in counts.items():
+        table.add_row(what.replace("_", " "), format_count(value))
+    return table
+
+
+def format_count(value: int | float) -> str:
+    """A count as people read it: thousands separated, seconds and ratios with 2 decimals."""
+    return f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+
+
 @contextmanager
 def progress_reporter() -> Iterator[Callable[[str, int, int], None]]:
     """A progress callback: a bar on a terminal, a plain line per stage and decile otherwise."""
@@ -103,7 +124,7 @@ def progress_reporter() -> Iterator[Callable[[str, int, int], None]]:
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), console=err, transient=True,
         ) as bar:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def update(stage: str, done: int, total: int) -> None:
                 if stage not in tasks:

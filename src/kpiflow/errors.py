@@ -27,3 +27,7 @@ class StateError(KpiflowError):
 
 class KpiOverflow(KpiflowError):
     """A KPI value does not fit the 64-bit column it is stored in."""
+
+
+class SchemaNotReady(KpiflowError):
+    """The database has no kpiflow schema, or an older one, and the command only reads."""

@@ -14,9 +14,10 @@ from pydantic_settings import BaseSettings
 from sqlalchemy import Engine
 
 from kpiflow.config import Settings
+from kpiflow.errors import SchemaNotReady
 from kpiflow.registry import Pack
-from kpiflow.store.db import make_engine, ping
-from kpiflow.store.migrate import ensure_schema
+from kpiflow.store.db import make_engine, ping, redacted
+from kpiflow.store.migrate import ensure_schema, missing_heads
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -73,6 +74,15 @@ class Runtime:
     def check_database(self) -> None:
         """Raise DatabaseUnavailable, naming the database, unless it answers."""
         ping(self.db, self.settings.database_url)
+
+    def require_schema(self) -> None:
+        """For commands that only read: check the database answers and is at the newest
+        schema; never migrate, never lock. SchemaNotReady says how to get there."""
+        self.check_database()
+        if missing_heads(self.db, self.packs):
+            raise SchemaNotReady(
+                f"database {redacted(self.settings.database_url)} has no up-to-date kpiflow "
+                "schema: run a pass first, or `kpiflow db upgrade`")
 
     def ensure_schema(self) -> None:
         """Check the database answers and bring core's and the running packs' schema to head,

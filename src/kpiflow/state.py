@@ -50,8 +50,10 @@ class StateStore:
                 str(exc).splitlines() or [type(exc).__name__])[0]
             raise StateError(f"cannot write state under {self.root}: {reason}") from exc
 
-    def ensure_variant(self, variant: str) -> None:
-        """Refuse to mix states of different forms (plain vs pseudonymized, another key)."""
+    def ensure_variant(self, variant: str, decided_by: str, unmarked: str) -> None:
+        """Refuse to mix states of different forms: `variant` names this pass's form,
+        `decided_by` the setting that chose it (for the message), `unmarked` the form of
+        states written before the pack marked its forms."""
         marker = self.root / "VARIANT"
         try:
             if marker.is_file():
@@ -59,15 +61,15 @@ class StateStore:
                 if found != variant:
                     raise StateError(
                         f"the state under {self.root} was built as {found!r}, not {variant!r} "
-                        "(the msisdn pseudonymization setting changed): point KPIFLOW_STATE_DIR "
+                        f"({decided_by} changed): point KPIFLOW_STATE_DIR "
                         "at an empty folder and use a new database to re-ingest"
                     )
                 return
             self.root.mkdir(parents=True, exist_ok=True)
-            if any(self.root.glob("*/*.parquet")):
-                found = "plain"  # states written before the marker existed
-                if found != variant:
-                    raise StateError(f"the state under {self.root} is plain, not {variant!r}")
+            if any(self.root.glob("*/*.parquet")) and unmarked != variant:
+                raise StateError(
+                    f"the state under {self.root} is {unmarked!r}, not {variant!r} "
+                    f"({decided_by} changed)")
             marker.write_text(variant + "\n")
         except OSError as exc:
             raise StateError(f"cannot write state under {self.root}: {exc.strerror or exc}") from exc

@@ -10,7 +10,6 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from kpiflow.api.app import create_app
 from kpiflow.cli import app as cli_app
 from kpiflow.config import Settings
 from kpiflow.errors import DataDirMissing
@@ -18,6 +17,7 @@ from kpiflow.lifecycle import run_job
 from kpiflow.packs.network import generate
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 
 
 def _runtime(tmp_path: Path, database_url: str, **extra: object) -> Runtime:

@@ -12,13 +12,13 @@ from fastapi.testclient import TestClient
 from prometheus_client import Gauge
 from prometheus_client.parser import text_string_to_metric_families
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.errors import DataDirMissing
 from kpiflow.lifecycle import run_job
 from kpiflow.packs.network import generate
 from kpiflow.registry import Pack, ServeContext, discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "metrics-token"

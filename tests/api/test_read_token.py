@@ -9,7 +9,6 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import schemathesis
@@ -18,10 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.stores import load
-from kpiflow.registry import Runtime, discover_packs
+from kpiflow.registry import discover_packs
+from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
+from tests.helpers import make_settings, run_pack
 
 TOKEN = "read-test-token"
 RIGHT = {"Authorization": f"Bearer {TOKEN}"}
@@ -34,11 +35,6 @@ OPEN = ["/healthz", "/docs", "/openapi.json",
         "/static/dashboard/dashboard.js", "/static/dashboard/dashboard.css"]
 
 
-def _settings(tmp_path: Path, database_url: str, **extra: Any) -> Settings:
-    return Settings(database_url=database_url, data_dir=tmp_path / "data",
-                    state_dir=tmp_path / "state", **extra)
-
-
 def _load_one_store(settings: Settings, folder: Path) -> None:
     """The stores statement's example store, so that a report has a row."""
     (folder / "h.csv").write_text("store_id,dayOfWeek,start_time_local,end_time_local\n"
@@ -46,14 +42,14 @@ def _load_one_store(settings: Settings, folder: Path) -> None:
     (folder / "z.csv").write_text("store_id,timezone_str\ns1,America/New_York\n")
     (folder / "s.csv").write_text("store_id,timestamp_utc,status\n"
                                   "s1,2023-01-23 15:14:00 UTC,active\n")
-    load.load_files(settings, {"hours": folder / "h.csv", "timezones": folder / "z.csv",
-                               "status": folder / "s.csv"})
+    run_pack(settings, "stores", load.load_job({
+        "hours": folder / "h.csv", "timezones": folder / "z.csv", "status": folder / "s.csv"}))
 
 
 @pytest.fixture
 def protected(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
     """The app on each database, with KPIFLOW_API_TOKEN_READS on."""
-    settings = _settings(tmp_path, database_url, api_token=TOKEN, api_token_reads=True)
+    settings = make_settings(tmp_path, database_url, api_token=TOKEN, api_token_reads=True)
     _load_one_store(settings, tmp_path)
     with TestClient(create_app(Runtime.build(settings, discover_packs()))) as client:
         yield client
@@ -77,7 +73,7 @@ def _finished_report(client: TestClient, headers: dict[str, str]) -> str:
 
 
 def test_reads_are_open_with_the_option_off(tmp_path: Path, database_url: str) -> None:
-    settings = _settings(tmp_path, database_url, api_token=TOKEN)
+    settings = make_settings(tmp_path, database_url, api_token=TOKEN)
     assert settings.api_token_reads is False
     _load_one_store(settings, tmp_path)
     with TestClient(create_app(Runtime.build(settings, discover_packs()))) as client:
@@ -141,7 +137,7 @@ def test_every_api_route_of_core_and_packs_is_behind_the_token(sqlite_url: str,
                                                                tmp_path: Path) -> None:
     """Not a list kept by hand: every operation in the schema but /healthz answers 401 without
     the token (before its parameters are checked), and documents 401 and 403."""
-    settings = _settings(tmp_path, sqlite_url, api_token=TOKEN, api_token_reads=True)
+    settings = make_settings(tmp_path, sqlite_url, api_token=TOKEN, api_token_reads=True)
     with TestClient(create_app(Runtime.build(settings, discover_packs()))) as client:
         paths = client.get("/openapi.json").json()["paths"]
         operations = [(method, path) for path, ops in paths.items() if path != "/healthz"
@@ -156,7 +152,7 @@ def test_every_api_route_of_core_and_packs_is_behind_the_token(sqlite_url: str,
 
 
 def test_without_the_option_reads_document_no_401(sqlite_url: str, tmp_path: Path) -> None:
-    settings = _settings(tmp_path, sqlite_url, api_token=TOKEN)
+    settings = make_settings(tmp_path, sqlite_url, api_token=TOKEN)
     with TestClient(create_app(Runtime.build(settings, discover_packs()))) as client:
         paths = client.get("/openapi.json").json()["paths"]
     assert "401" not in paths["/api/v1/runs/"]["get"]["responses"]

@@ -12,13 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
-from kpiflow.ingest.lock import run_lock
 from kpiflow.packs.network import generate
-from kpiflow.registry import Runtime, discover_packs
+from kpiflow.registry import discover_packs
+from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
+from kpiflow.store.lock import run_lock
 from kpiflow.store.tables import runs
 from tests.dashboard.servers import serve
+from tests.helpers import make_settings, run_pack
 
 TOKEN = "s3cret-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -30,8 +32,7 @@ def _settings(tmp_path: Path, database_url: str, **extra: object) -> Settings:
         from datetime import UTC, datetime
 
         generate.generate(data, datetime(2026, 1, 5, tzinfo=UTC), 0.5, 200, 1, seed=2)
-    return Settings(database_url=database_url, data_dir=data, state_dir=tmp_path / "state",
-                    **extra)
+    return make_settings(tmp_path, database_url, **extra)
 
 
 def _client(settings: Settings) -> TestClient:
@@ -63,9 +64,9 @@ def test_run_now_needs_the_token(tmp_path: Path, database_url: str,
         assert ok.status_code == 200, ok.text
         body = ok.json()
         assert body["pack"] == "network" and body["job"] == "ingest"
-        assert body["result"]["files_new"] == 6 and body["result"]["rows"] == 1200
+        assert body["counts"]["files_new"] == 6 and body["counts"]["rows"] == 1200
         listed = client.get("/api/v1/runs/", params={"pack": "network"}).json()
-        assert [r["status"] for r in listed] == ["ok"] and listed[0]["files_new"] == 6
+        assert [r["status"] for r in listed] == ["ok"] and listed[0]["counts"]["files_new"] == 6
         assert client.post("/api/v1/runs/nope", headers=AUTH).status_code == 404
         assert client.post("/api/v1/runs/network", params={"job": "x"},
                            headers=AUTH).status_code == 404
@@ -126,7 +127,7 @@ def test_a_run_waits_in_a_worker_thread_while_the_server_keeps_answering(
         thread.join(timeout=60)
     engine.dispose()
     assert outcome["run"].status_code == 200
-    assert outcome["run"].json()["result"]["files_new"] == 6
+    assert outcome["run"].json()["counts"]["files_new"] == 6
 
 
 def test_ledger_and_quarantine_routes(tmp_path: Path, database_url: str) -> None:
@@ -150,10 +151,8 @@ def test_ledger_and_quarantine_routes(tmp_path: Path, database_url: str) -> None
 
 
 def test_reingest_needs_the_token_and_rereads_the_file(tmp_path: Path, database_url: str) -> None:
-    from kpiflow.packs.network import pipeline
-
     settings = _settings(tmp_path, database_url, api_token=TOKEN)
-    pipeline.run_once(settings)
+    run_pack(settings, "network")
     with _client(settings) as client:
         entry = client.get("/api/v1/ledger/", params={"limit": 1}).json()[0]
         url = f"/api/v1/ledger/{entry['id']}/reingest"
@@ -165,7 +164,7 @@ def test_reingest_needs_the_token_and_rereads_the_file(tmp_path: Path, database_
             404, 422)
         done = client.post(url, headers=AUTH)
         assert done.status_code == 200 and done.json()["path"] == entry["path"]
-    again = pipeline.run_once(settings)
+    again = run_pack(settings, "network")
     # Read and hashed again; same bytes, so nothing changes and nothing is recomputed.
     assert (again.files_new, again.files_changed, again.intervals_updated) == (0, 0, 0)
     assert again.files_unchanged == len(list((tmp_path / "data").rglob("*.txt")))

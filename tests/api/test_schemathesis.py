@@ -11,17 +11,18 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
-from kpiflow.packs.network import pipeline
-from kpiflow.registry import Runtime, discover_packs
+from kpiflow.registry import discover_packs
+from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
+from tests.helpers import run_pack
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-data" / "network"
 _tmp = Path(tempfile.mkdtemp(prefix="kpiflow-schemathesis-"))
 shutil.copytree(SAMPLE, _tmp / "data")
 _settings = Settings(database_url=f"sqlite:///{_tmp / 'k.db'}", data_dir=_tmp / "data",
                      state_dir=_tmp / "state")
-pipeline.run_once(_settings)
+run_pack(_settings, "network")
 app = create_app(Runtime.build(_settings, discover_packs()))
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.browser import screenshot
-from tests.dashboard.conftest import Site
+from tests.dashboard.site import Site
 
 
 def _offline(page: Any) -> list[str]:

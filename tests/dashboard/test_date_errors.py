@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.browser import screenshot
-from tests.dashboard.conftest import Site
+from tests.dashboard.site import Site
 
 
 def _submit(page: Any, start: str, end: str) -> str:

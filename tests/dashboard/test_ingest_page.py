@@ -9,7 +9,7 @@ import pytest
 
 from kpiflow.packs.network import generate
 from tests.browser import Console, screenshot
-from tests.dashboard.conftest import START, TOKEN, Site
+from tests.dashboard.site import START, TOKEN, Site
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -34,7 +34,8 @@ def test_ingest_page_lists_runs_ledger_and_quarantine(
     _open(page, f"{site.url}/ingest")
     assert _run_rows(page) >= 1
     first_run = page.locator("#runs tbody tr").last.inner_text()
-    assert "network" in first_run and "ok" in first_run
+    assert "network" in first_run and "ingest" in first_run and "ok" in first_run
+    assert "files new 146" in first_run and "intervals updated" in first_run
     assert "Europe/Athens" in first_run  # started: UTC and the browser's local time
     # the ledger: every file with its status; the rejected one says why
     assert "rejected (1)" in page.inner_text("#ledger .chips")
@@ -75,12 +76,12 @@ def test_run_now_is_refused_without_the_token_and_runs_with_it(
     page.fill("#run-token", TOKEN)
     page.click("#run-button")
     page.wait_for_selector("#run-status.ok, #run-status.error", timeout=120_000)
-    assert "6 new files" in page.inner_text("#run-status")
+    assert "files new 6," in page.inner_text("#run-status")  # the pack's counts as they are
     page.wait_for_load_state("load")  # the page reloads itself after a run
     page.wait_for_function(f"document.querySelectorAll('#runs tbody tr').length > {runs_before}",
                            timeout=30_000)
     newest = page.locator("#runs tbody tr").first.inner_text()
-    assert "ok" in newest and "6" in newest
+    assert "ok" in newest and "files new 6" in newest
     screenshot(page, "ingest-after-run")
     assert [e for e in console.errors if not any(r in e for r in REFUSED)] == []
 

@@ -11,15 +11,17 @@ from typing import Any
 import httpx
 import pytest
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.network import tables
 from kpiflow.packs.stores import load
-from kpiflow.registry import Runtime, discover_packs
+from kpiflow.registry import discover_packs
+from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 from tests.browser import Console, screenshot
-from tests.dashboard.conftest import TOKEN, Site
 from tests.dashboard.servers import serve
-from tests.dashboard.test_network_page import READY, _bars, _db_top, _latest
+from tests.dashboard.site import TOKEN, Site
+from tests.helpers import run_pack
+from tests.packs.network.test_page import READY, _bars, _db_top, _latest
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -76,8 +78,8 @@ def protected_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                                 "s1,2023-01-23 16:15:00 UTC,inactive\n")
     settings = Settings(database_url=f"sqlite:///{root / 'kpiflow.db'}",
                         state_dir=root / "state", api_token=TOKEN, api_token_reads=True)
-    load.load_files(settings, {"hours": root / "h.csv", "timezones": root / "z.csv",
-                               "status": root / "s.csv"})
+    run_pack(settings, "stores", load.load_job({
+        "hours": root / "h.csv", "timezones": root / "z.csv", "status": root / "s.csv"}))
     with serve(create_app(Runtime.build(settings, discover_packs()))) as url:
         yield url
 

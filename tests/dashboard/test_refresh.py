@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.browser import screenshot
-from tests.dashboard.conftest import Site
+from tests.dashboard.site import Site
 
 
 @pytest.mark.parametrize("path", ["/network", "/stores"])

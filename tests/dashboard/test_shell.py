@@ -8,22 +8,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
-from kpiflow.dashboard.page import PageContent, PageContext
-from kpiflow.registry import Pack, Page, Runtime, discover_packs
+from kpiflow.registry import NoSettings, Pack, Page, discover_packs
+from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
+from tests import example_pack
 from tests.dashboard.servers import serve
 
-
-def _example_page(ctx: PageContext) -> PageContent:
-    """A page of a pack the dashboard has never heard of."""
-    packs = ", ".join(p.name for p in ctx.runtime.packs)
-    return PageContent(f'<h1 id="example">Example pack</h1><p>packs: {packs}</p>',
-                       scripts=("document.getElementById('example').dataset.ran = '1';",))
-
-
-EXAMPLE = Pack(name="example", title="Example",
-               pages=(Page("/example", "Example", _example_page),))
+EXAMPLE = example_pack.pack
 
 
 def _client(tmp_path: Path, *extra: Pack, **settings: object) -> TestClient:
@@ -74,7 +66,8 @@ def test_base_href_follows_the_root_path(tmp_path: Path) -> None:
 
 
 def test_two_pages_on_one_path_are_refused(tmp_path: Path) -> None:
-    twin = Pack(name="twin", title="Twin", pages=(Page("/ingest", "Mine", _example_page),))
+    twin = Pack(name="twin", title="Twin", settings_model=NoSettings,
+                pages=(Page("/ingest", "Mine", example_pack.render),))
     with pytest.raises(ValueError, match="two pages claim the path '/ingest'"):
         _client(tmp_path, twin)
 

@@ -1,7 +1,11 @@
-"""Read a CSV file of integer columns into a typed frame, with every bad row accounted for.
+"""Read a CSV file into a typed frame, with every bad row accounted for: the one CSV reader.
 
-A valid field is an optional sign and ASCII digits that fit in int64; spaces and tabs around it
-are tolerated. Blank lines carry no row. No quoting: a quote makes the field invalid.
+Columns are matched by header name (any order, any case, aliases allowed; extra columns
+ignored). `read_int_csv` types every wanted column as Int64: a valid field is an optional sign
+and ASCII digits that fit in int64, spaces and tabs around it tolerated, no quoting (a quote
+makes the field invalid). `read_text_csv` keeps the wanted columns as stripped strings (quoting
+allowed) for a pack's own rules, which `first_reason` and `split_bad` turn into bad rows.
+Blank lines carry no row; `gunzip` opens a gzip file recognised by its magic bytes.
 
 Well-formed files take one polars parse. A file with any structural doubt (a field that did not
 parse, a blank line, a field count that does not add up) is re-read line by line, so that each
@@ -11,17 +15,23 @@ Both paths parse integers with the same polars reader, so they agree on what a v
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import csv
+import gzip
+import io
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
+from kpiflow.ingest.jsonlines import GZIP_MAGIC
 from kpiflow.ingest.quarantine import BadRow, printable
 
 BOM = b"\xef\xbb\xbf"
 INT_BYTES = b"0123456789+-"  # a field with any other byte cannot be an integer
 LINE = "__line"
+REASON = "__reason"
 
 
 class FileRejected(Exception):
@@ -47,15 +57,41 @@ def header_names(data: bytes) -> list[str]:
     return text.split(",")
 
 
-def _column_indices(names: list[str], columns: Sequence[str]) -> list[int]:
+def match_columns(names: list[str], wanted: Mapping[str, Sequence[str]]) -> list[int]:
+    """The header index of each wanted column (accepted names compared lower-case, blanks
+    around them ignored); FileRejected names what is missing or repeated."""
     normalized = [n.strip().lower() for n in names]
-    missing = [c for c in columns if c not in normalized]
+    found = {c: [i for i, n in enumerate(normalized) if n in aliases]
+             for c, aliases in wanted.items()}
+    missing = [" or ".join(wanted[c]) for c, at in found.items() if not at]
     if missing:
         raise FileRejected(f"header lacks required column(s): {', '.join(missing)}")
-    dupes = [c for c in columns if normalized.count(c) > 1]
+    dupes = [" or ".join(wanted[c]) for c, at in found.items() if len(at) > 1]
     if dupes:
         raise FileRejected(f"header repeats column(s): {', '.join(dupes)}")
-    return [normalized.index(c) for c in columns]
+    return [at[0] for at in found.values()]
+
+
+def gunzip(data: bytes) -> bytes:
+    """The bytes of a gzip file (recognised by its magic bytes), else `data` as it is."""
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise FileRejected(f"not a readable gzip file: {exc}") from None
+
+
+def _data_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """Each non-blank line after the header, CR removed, with its 1-based line number."""
+    for number, raw in enumerate(data.split(b"\n")[1:], start=2):
+        raw = raw.rstrip(b"\r")
+        if raw.strip():
+            yield number, raw
+
+
+def _field_count(number: int, raw: bytes, found: int, expected: int) -> BadRow:
+    return BadRow(number, f"expected {expected} fields, found {found}", printable(raw))
 
 
 def _parse(
@@ -81,7 +117,7 @@ def read_int_csv(data: bytes, columns: tuple[str, ...]) -> ParsedCsv:
     if not data or data.isspace():
         raise FileRejected("file is empty")
     names = header_names(data)
-    indices = _column_indices(names, columns)
+    indices = match_columns(names, {c: (c,) for c in columns})
     # Byte counts in numpy: a few ms a file where bytes.count and two-byte `in` scans took
     # more than the parse itself. Blank lines need no scan of their own: polars reads each
     # one as a row of nulls, which sends the file to the line-exact path below.
@@ -101,7 +137,7 @@ def read_int_csv(data: bytes, columns: tuple[str, ...]) -> ParsedCsv:
         except pl.exceptions.PolarsError:
             frame = None
         complete = frame is not None and frame.height == lines - 1
-        if complete and frame.null_count().sum_horizontal()[0] == 0:
+        if frame is not None and complete and frame.null_count().sum_horizontal()[0] == 0:
             line = pl.int_range(2, frame.height + 2, dtype=pl.Int64, eager=True).alias(LINE)
             return ParsedCsv(frame.with_columns(line), [])
     return _read_line_by_line(data, names, indices, columns)
@@ -137,14 +173,10 @@ def _read_line_by_line(
     numbers: list[int] = []
     bodies: list[bytes] = []  # the required fields only, stripped: what the parser gets
     originals: dict[int, bytes] = {}
-    for number, raw in enumerate(data.split(b"\n")[1:], start=2):
-        raw = raw.rstrip(b"\r")
-        if not raw.strip():
-            continue  # blank lines carry no row
+    for number, raw in _data_lines(data):
         fields = raw.split(b",")
         if len(fields) != len(names):
-            bad.append(BadRow(number, f"expected {len(names)} fields, found {len(fields)}",
-                              printable(raw)))
+            bad.append(_field_count(number, raw, len(fields), len(names)))
             continue
         wanted = [fields[i].strip() for i in indices]
         odd = next((c for c, f in zip(columns, wanted, strict=True)
@@ -177,3 +209,91 @@ def _not_int(column: str, value: bytes) -> str:
 def _empty(columns: Sequence[str]) -> pl.DataFrame:
     schema = {c: pl.Int64 for c in columns} | {LINE: pl.Int64}
     return pl.DataFrame(schema=schema)
+
+
+def read_text_csv(data: bytes, wanted: Mapping[str, Sequence[str]]) -> ParsedCsv:
+    """The `wanted` columns ({column: accepted header names}) as stripped strings with line
+    numbers; rows with the wrong field count are bad rows. Quoted fields are allowed."""
+    data = data.removeprefix(BOM)
+    if not data.strip():
+        raise FileRejected("file is empty")
+    names = [n.strip().strip('"') for n in header_names(data)]  # a quoted header is fine here
+    indices = match_columns(names, wanted)
+    columns = list(wanted)
+    newlines, commas = _count_bytes(data, b"\n"[0], b","[0])
+    lines = newlines + (0 if data.endswith(b"\n") else 1)
+    # Every line has the header's field count (so no blank lines) and nothing is quoted.
+    clean = commas == (len(names) - 1) * lines and b'"' not in data and _is_utf8(data)
+    if clean and lines > 1:
+        try:
+            frame: pl.DataFrame | None = pl.read_csv(
+                data, has_header=False, skip_rows=1, columns=indices,
+                infer_schema=False, quote_char=None, raise_if_empty=False)
+        except pl.exceptions.PolarsError:  # e.g. a long row balancing a short one
+            frame = None
+        if frame is not None and frame.height == lines - 1:
+            frame = frame.rename({f"column_{i}": c for c, i in zip(columns, indices,
+                                                                   strict=True)})
+            frame = frame.select(columns)
+            if _padded(frame):
+                frame = frame.with_columns(pl.all().str.strip_chars())
+            line = pl.int_range(2, frame.height + 2, dtype=pl.Int64, eager=True).alias(LINE)
+            return ParsedCsv(frame.with_columns(line), [])
+    return _text_line_by_line(data, names, indices, columns)
+
+
+def _text_line_by_line(
+    data: bytes, names: list[str], indices: list[int], columns: list[str]
+) -> ParsedCsv:
+    bad: list[BadRow] = []
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    for number, raw in _data_lines(data):
+        fields = next(csv.reader(io.StringIO(raw.decode("utf-8", "replace"))))
+        if len(fields) != len(names):
+            bad.append(_field_count(number, raw, len(fields), len(names)))
+            continue
+        rows.append([fields[i].strip() for i in indices])
+        numbers.append(number)
+    frame = pl.DataFrame(rows, schema={c: pl.String for c in columns}, orient="row")
+    return ParsedCsv(frame.with_columns(pl.Series(LINE, numbers, dtype=pl.Int64)), bad)
+
+
+def _padded(frame: pl.DataFrame) -> bool:
+    """True when some field starts or ends with white space (then every field is stripped)."""
+    checks = [getattr(pl.all().str, f"{side}_with")(c) for side in ("starts", "ends")
+              for c in (" ", "\t")]
+    return bool(frame.select(pl.any_horizontal([c.any() for c in checks])).item())
+
+
+def _is_utf8(data: bytes) -> bool:
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def first_reason(*checks: tuple[pl.Expr, str]) -> pl.Expr:
+    """The reason of the first failing check (a null when the row passes every check): a
+    pack's row rules as one `REASON` column for `split_bad`."""
+    expr = pl.lit(None, dtype=pl.String)
+    for failed, reason in reversed(checks):
+        expr = pl.when(failed).then(pl.lit(reason)).otherwise(expr)
+    return expr
+
+
+def split_bad(data: bytes, parsed: ParsedCsv) -> ParsedCsv:
+    """Move the rows whose `REASON` is set into the bad rows (with their raw line, in line
+    order); keep the rest, without the `REASON` column."""
+    frame = parsed.frame
+    if frame[REASON].null_count() == frame.height:  # the common case: every row is good
+        return ParsedCsv(frame.drop(REASON), parsed.bad)
+    rejected = frame.filter(pl.col(REASON).is_not_null()).select(LINE, REASON)
+    raw_lines = data.removeprefix(BOM).split(b"\n")
+    bad = parsed.bad + [BadRow(line, reason, printable(raw_lines[line - 1].rstrip(b"\r")))
+                        for line, reason in rejected.iter_rows()]
+    bad.sort(key=lambda b: b.line)
+    return ParsedCsv(frame.filter(pl.col(REASON).is_null()).drop(REASON), bad)

@@ -8,10 +8,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from kpiflow.ingest.lock import run_lock
 from kpiflow.registry import Pack
+from kpiflow.store.lock import run_lock
 
 CORE_MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -33,12 +35,16 @@ def upgrade(engine: Engine, packs: tuple[Pack[Any], ...]) -> None:
     command.upgrade(alembic_config(engine, packs), "heads")
 
 
-def current_heads(engine: Engine, packs: tuple[Pack[Any], ...]) -> set[str]:
-    """The revisions the database is at."""
-    from alembic.runtime.migration import MigrationContext
-
+def current_heads(engine: Engine) -> set[str]:
+    """The revisions the database is at (empty for a database without the schema)."""
     with engine.connect() as conn:
         return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def missing_heads(engine: Engine, packs: tuple[Pack[Any], ...]) -> set[str]:
+    """The newest revisions of core and `packs` the database is not at (empty: up to date)."""
+    script = ScriptDirectory.from_config(alembic_config(engine, packs))
+    return set(script.get_heads()) - current_heads(engine)
 
 
 def ensure_schema(engine: Engine, lock_dir: Path, packs: tuple[Pack[Any], ...]) -> None:

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
-from kpiflow.packs.network import pipeline
-from kpiflow.packs.network.config import NetworkSettings
-from kpiflow.registry import Runtime, discover_packs
+from kpiflow.registry import discover_packs
+from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
+from tests.helpers import run_pack
 
 SAMPLE = Path(__file__).resolve().parents[3] / "sample-data" / "network"
 FIRST = 1488355200000
@@ -24,7 +24,7 @@ def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
     shutil.copytree(SAMPLE, tmp_path / "data")
     settings = Settings(database_url=database_url, data_dir=tmp_path / "data",
                         state_dir=tmp_path / "state")
-    pipeline.run_once(settings, NetworkSettings(top_n=3))
+    run_pack(settings, "network", top_n=3)
     runtime = Runtime.build(settings, discover_packs())
     with TestClient(create_app(runtime)) as c:
         yield c

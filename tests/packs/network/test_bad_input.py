@@ -8,9 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
 
-from kpiflow.config import Settings
-from kpiflow.packs.network import pipeline
 from kpiflow.store.tables import ledger, quarantine
+from tests.helpers import make_settings, run_pack
 
 from . import reference
 from .files import FIVE, deliver, name, render, row
@@ -43,10 +42,6 @@ MIXED_LINES = [
 ]
 
 
-def _settings(tmp_path: Path, url: str) -> Settings:
-    return Settings(database_url=url, data_dir=tmp_path / "data", state_dir=tmp_path / "state")
-
-
 def _query(url: str, stmt):
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -60,7 +55,7 @@ def test_each_bad_row_is_quarantined_with_line_and_reason(tmp_path: Path, databa
         "utf-8", "surrogateescape")
     data_bytes = data_bytes.replace("\xff".encode(), b"\xff")
     deliver(tmp_path / "data" / name(T + FIVE, 1), data_bytes)
-    summary = pipeline.run_once(_settings(tmp_path, database_url))
+    summary = run_pack(make_settings(tmp_path, database_url), "network")
     expected_bad = [(n, reason) for n, (_, reason) in enumerate(MIXED_LINES, start=2) if reason]
     assert (summary.rows, summary.bad_rows) == (2, len(expected_bad))
     got = _query(database_url, select(quarantine.c.line, quarantine.c.reason, quarantine.c.raw)
@@ -82,7 +77,7 @@ def test_rejected_files_are_in_the_ledger_with_their_error(tmp_path: Path, datab
     deliver(data / "wrong-columns.csv", b"a,b,c\n1,2,3\n")
     deliver(data / "header-only.txt", (HEADER + "\r\n").encode())
     deliver(data / name(T + FIVE, 1), render([row(T, 1, 1, 1, 1, 1)]))
-    summary = pipeline.run_once(_settings(tmp_path, database_url))
+    summary = run_pack(make_settings(tmp_path, database_url), "network")
     assert (summary.files_new, summary.files_rejected, summary.rows) == (6, 4, 1)
     got = dict((p, (s, e)) for p, s, e in _query(
         database_url, select(ledger.c.path, ledger.c.status, ledger.c.error)))
@@ -92,7 +87,7 @@ def test_rejected_files_are_in_the_ledger_with_their_error(tmp_path: Path, datab
     assert got["wrong-columns.csv"][0] == "rejected"
     assert got["header-only.txt"] == ("ingested", None)
     # A second pass has nothing new to do, and does not re-report the rejected files.
-    again = pipeline.run_once(_settings(tmp_path, database_url))
+    again = run_pack(make_settings(tmp_path, database_url), "network")
     assert (again.files_unchanged, again.files_rejected) == (6, 0)
 
 
@@ -101,10 +96,10 @@ def test_good_content_replaced_by_garbage_withdraws_its_contribution(
 ) -> None:
     path = tmp_path / "data" / name(T + FIVE, 1)
     deliver(path, render([row(T, 1, 1, 1, 1, 1)]))
-    pipeline.run_once(_settings(tmp_path, sqlite_url))
+    run_pack(make_settings(tmp_path, sqlite_url), "network")
     assert read_kpis(sqlite_url)
     deliver(path, b"\x89PNG\r\n\x1a\n" + bytes(1000))
-    summary = pipeline.run_once(_settings(tmp_path, sqlite_url))
+    summary = run_pack(make_settings(tmp_path, sqlite_url), "network")
     assert (summary.files_changed, summary.files_rejected) == (1, 1)
     assert read_kpis(sqlite_url) == {}
 
@@ -123,8 +118,7 @@ def test_fuzzed_files_never_break_a_run(tmp_path_factory, bodies: list[bytes]) -
     for i, body in enumerate(bodies):
         deliver(root / "data" / f"f{i}.txt", body)
     url = f"sqlite:///{root / 'k.db'}"
-    summary = pipeline.run_once(Settings(database_url=url, data_dir=root / "data",
-                                         state_dir=root / "state"))
+    summary = run_pack(make_settings(root, url), "network")
     assert summary.files_new == len(bodies)
     entries = _query(url, select(ledger.c.status, ledger.c.error, ledger.c.rows, ledger.c.bad_rows))
     assert len(entries) == len(bodies)

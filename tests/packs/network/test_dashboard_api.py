@@ -9,11 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
-from kpiflow.packs.network import generate, pipeline, queries, tables
-from kpiflow.packs.network.config import NetworkSettings
-from kpiflow.registry import Runtime, discover_packs
+from kpiflow.packs.network import generate, queries, tables
+from kpiflow.registry import discover_packs
+from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
+from tests.helpers import run_pack
 
 START = datetime(2026, 3, 2, 10, tzinfo=UTC)
 FIRST = int(START.timestamp() * 1000)
@@ -26,7 +27,7 @@ def client(tmp_path: Path, database_url: str) -> TestClient:
     data = tmp_path / "data"
     generate.generate(data, START, 3, rows_per_interval=300, parts=1, seed=4)
     settings = Settings(database_url=database_url, data_dir=data, state_dir=tmp_path / "state")
-    pipeline.run_once(settings, NetworkSettings(top_n=4))
+    run_pack(settings, "network", top_n=4)
     with TestClient(create_app(Runtime.build(settings, discover_packs()))) as c:
         c.database_url = database_url  # type: ignore[attr-defined]
         yield c

@@ -12,8 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpiflow.config import Settings
-from kpiflow.packs.network import pipeline
-from kpiflow.packs.network.config import NetworkSettings
+from tests.helpers import run_pack
 
 from . import reference
 from .files import FIVE, HOUR, deliver, name, render, row
@@ -83,23 +82,22 @@ def test_incremental_equals_from_scratch(events: list[tuple]) -> None:
         data.mkdir()
         url = f"sqlite:///{root / 'kpiflow.db'}"
         settings_ = Settings(database_url=url, data_dir=data, state_dir=root / "state")
-        net = NetworkSettings(top_n=2)
+        net = {"top_n": 2}
         on_disk: dict[Path, bytes] = {}
         accepted: dict[Path, bytes] = {}
         for event in [*events, ("run", None, None)]:
             _apply(data, event, on_disk)
             if event[0] != "run":
                 continue
-            pipeline.run_once(settings_, net)
+            run_pack(settings_, "network", **net)
             accepted.update(on_disk)
             assert read_kpis(url) == reference.kpis(accepted.values(), 2)
         # A from-scratch run over what is on disk now, with a fresh database and state, gives
         # the same tables when nothing was deleted.
         if set(accepted) == set(on_disk):
             fresh = f"sqlite:///{root / 'fresh.db'}"
-            pipeline.run_once(
-                Settings(database_url=fresh, data_dir=data, state_dir=root / "fresh-state"), net
-            )
+            run_pack(Settings(database_url=fresh, data_dir=data, state_dir=root / "fresh-state"),
+                     "network", **net)
             assert read_kpis(fresh) == read_kpis(url)
 
 
@@ -109,23 +107,23 @@ def test_late_corrected_and_deleted_files_on_every_database(
     """A fixed sequence of the same events, on SQLite, PostgreSQL and MariaDB."""
     data = tmp_path / "data"
     settings_ = Settings(database_url=database_url, data_dir=data, state_dir=tmp_path / "state")
-    net = NetworkSettings(top_n=2)
+    net = {"top_n": 2}
     first = data / name(BASE + FIVE, 1)
     deliver(first, render([row(BASE, 1, 10, 10, 1, 1), row(BASE, 2, 5, 5, 2, 1)]))
-    pipeline.run_once(settings_, net)
+    run_pack(settings_, "network", **net)
     late = data / "late" / name(BASE + FIVE, 2)  # a late part for the same interval
     deliver(late, render([row(BASE, 3, 100, 0, 2, 2), row(BASE + 2 * FIVE, 1, 1, 1, 1, 1)]))
-    summary = pipeline.run_once(settings_, net)
+    summary = run_pack(settings_, "network", **net)
     assert (summary.files_new, summary.intervals_updated, summary.hours_updated) == (1, 2, 2)
     deliver(first, render([row(BASE, 1, 7, 7, 3, 3)]))  # corrected content, same path
-    summary = pipeline.run_once(settings_, net)
+    summary = run_pack(settings_, "network", **net)
     assert summary.files_changed == 1
     expected_contents = [first.read_bytes(), late.read_bytes()]
     late.unlink()  # archived: its contribution stays
-    summary = pipeline.run_once(settings_, net)
+    summary = run_pack(settings_, "network", **net)
     assert summary.files_new + summary.files_changed == 0 and summary.intervals_updated == 0
     assert read_kpis(database_url) == reference.kpis(expected_contents, 2)
-    assert pipeline.run_once(settings_, net).files_unchanged == 1
+    assert run_pack(settings_, "network", **net).files_unchanged == 1
     assert read_kpis(database_url) == reference.kpis(expected_contents, 2)
 
 
@@ -133,7 +131,8 @@ def test_hour_boundary_end_0900_belongs_to_0800(tmp_path: Path, sqlite_url: str)
     data = tmp_path / "data"
     last = BASE + 2 * FIVE - FIVE  # the interval ending at the hour boundary
     deliver(data / name(last + FIVE, 1), render([row(last, 1, 1, 1, 1, 1)]))
-    pipeline.run_once(Settings(database_url=sqlite_url, data_dir=data, state_dir=tmp_path / "s"))
+    run_pack(Settings(database_url=sqlite_url, data_dir=data, state_dir=tmp_path / "s"),
+             "network")
     got = read_kpis(sqlite_url)
     hour = (last + FIVE) - HOUR
     assert set(got) == {("service", last, 5), ("cell", last, 5),

@@ -11,11 +11,9 @@ from sqlalchemy import create_engine, select
 from typer.testing import CliRunner
 
 from kpiflow.cli import app
-from kpiflow.config import Settings
 from kpiflow.errors import StateError
-from kpiflow.packs.network import pipeline
-from kpiflow.packs.network.config import NetworkSettings
 from kpiflow.store.tables import quarantine
+from tests.helpers import make_settings, run_pack
 
 from .files import FIVE, deliver, name, render, row
 from .tables_read import read_kpis
@@ -32,11 +30,9 @@ def _data(root: Path) -> None:
 def test_same_kpis_and_no_raw_msisdn_anywhere(tmp_path: Path, database_url: str) -> None:
     _data(tmp_path / "data")
     plain_url = f"sqlite:///{tmp_path / 'plain.db'}"
-    pipeline.run_once(Settings(database_url=plain_url, data_dir=tmp_path / "data",
-                               state_dir=tmp_path / "plain-state"))
-    net = NetworkSettings(pseudonymize_msisdn=SecretStr("k3y"))
-    summary = pipeline.run_once(Settings(database_url=database_url, data_dir=tmp_path / "data",
-                                         state_dir=tmp_path / "state"), net)
+    run_pack(make_settings(tmp_path, plain_url, state_dir=tmp_path / "plain-state"), "network")
+    net = {"pseudonymize_msisdn": SecretStr("k3y")}
+    summary = run_pack(make_settings(tmp_path, database_url), "network", **net)
     assert summary.bad_rows == 2
     assert read_kpis(database_url) == read_kpis(plain_url)  # distinct counts unchanged
     stored = duckdb.sql(
@@ -55,13 +51,12 @@ def test_same_kpis_and_no_raw_msisdn_anywhere(tmp_path: Path, database_url: str)
 
 def test_changing_the_key_needs_a_fresh_state(tmp_path: Path, sqlite_url: str) -> None:
     _data(tmp_path / "data")
-    settings = Settings(database_url=sqlite_url, data_dir=tmp_path / "data",
-                        state_dir=tmp_path / "state")
-    pipeline.run_once(settings, NetworkSettings(pseudonymize_msisdn=SecretStr("one")))
+    settings = make_settings(tmp_path, sqlite_url)
+    run_pack(settings, "network", pseudonymize_msisdn=SecretStr("one"))
     with pytest.raises(StateError, match="pseudonymization setting changed"):
-        pipeline.run_once(settings, NetworkSettings(pseudonymize_msisdn=SecretStr("two")))
+        run_pack(settings, "network", pseudonymize_msisdn=SecretStr("two"))
     with pytest.raises(StateError, match="pseudonymization setting changed"):
-        pipeline.run_once(settings, NetworkSettings())
+        run_pack(settings, "network")
 
 
 def test_cli_output_has_no_msisdn_or_key(tmp_path: Path, sqlite_url: str, monkeypatch) -> None:

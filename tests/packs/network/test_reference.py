@@ -11,8 +11,8 @@ from sqlalchemy import create_engine, select
 from kpiflow.config import Settings
 from kpiflow.ingest.discover import in_flight
 from kpiflow.packs.network import generate, pipeline
-from kpiflow.packs.network.config import NetworkSettings
 from kpiflow.store.tables import ledger
+from tests.helpers import run_pack
 
 from . import reference
 from .files import FIVE, HOUR, deliver, name, render, row
@@ -61,7 +61,7 @@ def contents(root: Path) -> list[bytes]:
 
 def run(tmp_path: Path, database_url: str, data: Path, top_n: int) -> pipeline.RunSummary:
     settings = Settings(database_url=database_url, data_dir=data, state_dir=tmp_path / "state")
-    return pipeline.run_once(settings, NetworkSettings(top_n=top_n))
+    return run_pack(settings, "network", top_n=top_n)
 
 
 @pytest.mark.parametrize("top_n", [3, 10])

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, select
 
 from kpiflow.config import Settings
-from kpiflow.packs.network import pipeline, tables
-from kpiflow.packs.network.config import NetworkSettings
+from kpiflow.packs.network import tables
+from tests.helpers import run_pack
 
 SAMPLE = Path(__file__).resolve().parents[3] / "sample-data" / "network"
 FIRST = 1488355200000  # 2017-03-01 08:00 UTC
@@ -20,7 +20,7 @@ def _run(tmp_path: Path, database_url: str, top_n: int) -> Settings:
     if not data.exists():
         shutil.copytree(SAMPLE, data)
     settings = Settings(database_url=database_url, data_dir=data, state_dir=tmp_path / "state")
-    pipeline.run_once(settings, NetworkSettings(top_n=top_n))
+    run_pack(settings, "network", top_n=top_n)
     return settings
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.lifecycle import run_job
 from kpiflow.packs.network.tables import cell_unique_users, service_traffic_volume
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 
 SAMPLE = Path(__file__).resolve().parents[3] / "sample-data" / "network"
 

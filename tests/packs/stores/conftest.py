@@ -10,6 +10,7 @@ from kpiflow.config import Settings
 from kpiflow.packs.stores import jobs, load, schema
 from kpiflow.packs.stores.config import StoresSettings
 from kpiflow.store.db import make_engine
+from tests.helpers import run_pack
 
 
 class Stores:
@@ -30,7 +31,12 @@ class Stores:
              timezones: str | None = None) -> load.LoadSummary:
         files = {k: self.write(v) for k, v in
                  (("status", status), ("hours", hours), ("timezones", timezones)) if v is not None}
-        return load.load_files(self.settings, files)
+        return self.load_files(files)
+
+    def load_files(self, files: dict[str, Path]) -> load.LoadSummary:
+        """`kpiflow stores load` as the CLI runs it: the load job through core's run_job."""
+        summary: load.LoadSummary = run_pack(self.settings, "stores", load.load_job(files))
+        return summary
 
     def report(self, now: str | None = None, detail: bool = False,
                max_hold: str | None = None) -> dict[str, dict[str, float]]:

@@ -8,13 +8,15 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from kpiflow.api.app import create_app
-from kpiflow.ingest.lock import run_lock
 from kpiflow.packs.stores import jobs
 from kpiflow.packs.stores.config import StoresSettings
 from kpiflow.packs.stores.tables import reports
-from kpiflow.registry import Runtime, discover_packs
+from kpiflow.registry import discover_packs
+from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 from kpiflow.store.db import make_engine
+from kpiflow.store.lock import run_lock
+from tests.helpers import run_pack
 
 HEADER = ("store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,"
           "downtime_last_day,downtime_last_week")
@@ -129,8 +131,9 @@ def test_hourly_job_writes_the_combined_report(stores_any_db, tmp_path: Path) ->
         job = pack.jobs[0]
         ss = StoresSettings(stores_combined_report=target)
         assert job.every(ss).total_seconds() == 3600
-        message = job.run(stores_any_db.settings, ss)
-        assert "2 stores" in message
+        summary = run_pack(stores_any_db.settings, "stores", job.name,
+                           stores_combined_report=target)
+        assert summary.stores == 2
         assert target.read_text().splitlines()[1] == "s1,15.00,2.25,2.25,45.00,0.75,0.75"
         served = client.get("/combined_report")
         assert served.status_code == 200 and served.text == target.read_text()
@@ -141,21 +144,25 @@ def test_hourly_job_reruns_an_orphaned_report(stores_db) -> None:
     engine = make_engine(stores_db.settings.database_url)
     report_id = jobs.create_run(engine, jobs.ReportOptions())
     engine.dispose()
-    jobs.precompute(stores_db.settings, StoresSettings())
+    summary = run_pack(stores_db.settings, "stores", "report")
+    assert summary.reports_recovered == 1
     assert jobs.report_path(stores_db.settings, report_id).is_file()
     default = stores_db.settings.resolved_state_dir / "stores" / "combined_report.csv"
     assert default.is_file()
 
 
 def test_hourly_job_on_an_empty_database(stores_db) -> None:
-    assert jobs.precompute(stores_db.settings, StoresSettings()) == "no polls yet"
+    summary = run_pack(stores_db.settings, "stores", "report")
+    assert (summary.reports_recovered, summary.stores, summary.as_of_us) == (0, 0, 0)
+    assert not (stores_db.settings.resolved_state_dir / "stores" / "combined_report.csv").exists()
 
 
 def test_stores_page_renders_on_every_database(stores_any_db) -> None:
     from fastapi.testclient import TestClient
 
-    from kpiflow.api.app import create_app
-    from kpiflow.registry import Runtime, discover_packs
+    from kpiflow.registry import discover_packs
+    from kpiflow.runtime import Runtime
+    from kpiflow.server import create_app
 
     stores_any_db.load(status="store_id,status,timestamp_utc\nA7,active,2023-01-23 15:14:00 UTC\n")
     runtime = Runtime.build(stores_any_db.settings, discover_packs())

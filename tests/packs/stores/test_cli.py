@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import create_engine, inspect
 from typer.testing import CliRunner
 
 from kpiflow.cli import app
@@ -51,6 +52,14 @@ def test_errors_are_one_line_and_exit_1(tmp_path: Path, sqlite_url: str) -> None
     assert runner.invoke(app, [*db, "stores", "load"]).exit_code == 1
     missing = runner.invoke(app, [*db, "stores", "load", "--status", str(tmp_path / "no.csv")])
     assert missing.exit_code == 1 and "no such file" in missing.output
+    for command in (["report"], ["explain", "s1"]):  # they only read: no schema is made
+        bare = runner.invoke(app, [*db, "stores", *command])
+        assert bare.exit_code == 1 and bare.output.count("\n") == 1, bare.output
+        assert "run a pass first, or `kpiflow db upgrade`" in bare.output
+    engine = create_engine(sqlite_url)
+    assert inspect(engine).get_table_names() == []
+    engine.dispose()
+    assert runner.invoke(app, [*db, "db", "upgrade"]).exit_code == 0
     empty = runner.invoke(app, [*db, "stores", "report"])
     assert empty.exit_code == 1 and "no polls" in empty.output
     bad_now = runner.invoke(app, [*db, "stores", "report", "--now", "soon"])

@@ -60,17 +60,16 @@ def test_reload_adds_nothing_and_append_is_incremental(stores_any_db) -> None:
     db = stores_any_db
     first = "store_id,timestamp_utc,status\ns,2023-01-23 10:00:00,active\n"
     path = db.write(first, "status.csv")
-    from kpiflow.packs.stores import load
 
-    assert load.load_files(db.settings, {"status": path}).files[0].new_rows == 1
-    again = load.load_files(db.settings, {"status": path}).files[0]
+    assert db.load_files({"status": path}).files[0].new_rows == 1
+    again = db.load_files({"status": path}).files[0]
     assert again.outcome == "unchanged"
     # The same polls in another file, plus one new: only the new one is added.
     db.load(status=first + "s,2023-01-23 11:00:00,inactive\n")
     assert _count(db.settings.database_url, polls) == 2
     # The file grows (polls keep arriving): re-loading it adds the new rows only.
     path.write_text(first + "s,2023-01-23 12:00:00,active\n")
-    grown = load.load_files(db.settings, {"status": path}).files[0]
+    grown = db.load_files({"status": path}).files[0]
     assert grown.outcome == "loaded" and grown.new_rows == 1
     assert _count(db.settings.database_url, polls) == 3
     assert _count(db.settings.database_url, stores) == 1
@@ -120,7 +119,7 @@ def test_file_without_header_is_rejected_not_fatal(stores_any_db) -> None:
         errors = conn.execute(select(ledger.c.status, ledger.c.error)
                               .where(ledger.c.status == "rejected")).all()
     engine.dispose()
-    assert errors[0].error.startswith("header lacks column")
+    assert errors[0].error.startswith("header lacks required column(s): ")
 
 
 def test_structural_oddities_keep_their_line_numbers(stores_db) -> None:

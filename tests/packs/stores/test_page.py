@@ -10,12 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.stores import generate, load
-from kpiflow.registry import Runtime, discover_packs
+from kpiflow.registry import discover_packs
+from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 from tests.browser import screenshot
 from tests.dashboard.servers import serve
+from tests.helpers import run_pack
 
 pytestmark = pytest.mark.xdist_group("browser")
 READY = "body[data-state=ready]"
@@ -34,9 +36,9 @@ def stores_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ids = [f"t{i:02d}" for i in range(30)]
     generate.generate(ids, datetime(2023, 1, 16, 17, tzinfo=UTC), 7, 5, root / "g.csv")
     settings = Settings(database_url=f"sqlite:///{root / 'kpiflow.db'}", state_dir=root / "state")
-    load.load_files(settings, {"hours": root / "h.csv", "timezones": root / "z.csv",
-                               "status": root / "s.csv"})
-    load.load_files(settings, {"status": root / "g.csv"})
+    run_pack(settings, "stores", load.load_job({
+        "hours": root / "h.csv", "timezones": root / "z.csv", "status": root / "s.csv"}))
+    run_pack(settings, "stores", load.load_job({"status": root / "g.csv"}))
     with serve(create_app(Runtime.build(settings, discover_packs()))) as url:
         yield url
 

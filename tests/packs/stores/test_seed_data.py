@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from kpiflow.packs.stores import generate, load
+from kpiflow.packs.stores import generate
 
 SEED = Path("/work/shared/seed-data/store-monitoring-loop")
 if not SEED.is_dir():  # the shared folder sits beside the checkout
@@ -16,7 +16,7 @@ if not SEED.is_dir():  # the shared folder sits beside the checkout
 
 def test_2023_files_with_the_real_polls(stores_db) -> None:
     folder = SEED / "2023-numeric-ids"
-    summary = load.load_files(stores_db.settings, {
+    summary = stores_db.load_files({
         "status": folder / "store_status.csv", "hours": folder / "menu_hours.csv",
         "timezones": folder / "timezones.csv"})
     kinds = {f.kind: (f.rows, f.bad_rows) for f in summary.files}
@@ -37,7 +37,7 @@ def test_2025_uuid_files_with_generated_polls(stores_db, tmp_path: Path) -> None
     assert len(ids) == 4_560 and all(len(i) == 36 for i in ids)
     polls = tmp_path / "polls.csv"
     count = generate.generate(ids, datetime(2025, 3, 5, tzinfo=UTC), 7, 3, polls)
-    summary = load.load_files(stores_db.settings, {
+    summary = stores_db.load_files({
         "status": polls, "hours": folder / "menu_hours.csv",
         "timezones": folder / "timezones.csv"})
     assert {f.kind: f.bad_rows for f in summary.files} == {

@@ -25,13 +25,11 @@
       const body = await kpiflow.api("api/v1/runs/" + encodeURIComponent(pack), null,
                                      { method: "POST", headers });
       sessionStorage.setItem(KEY, token.value.trim());
-      const r = body.result || {};
-      const parts = [];
-      if (r.files_new !== undefined) parts.push(`${kpiflow.fmtInt(r.files_new)} new files`);
-      if (r.rows !== undefined) parts.push(`${kpiflow.fmtInt(r.rows)} rows`);
-      if (r.bad_rows !== undefined) parts.push(`${kpiflow.fmtInt(r.bad_rows)} bad rows`);
-      if (r.seconds !== undefined) parts.push(`${r.seconds.toFixed(2)} s`);
-      say(`Done: ${parts.join(", ") || "ok"}. Reloading…`, "ok");
+      // The pack's own counts, as it named them: each pack counts different things.
+      const parts = Object.entries(body.counts || {}).map(([name, value]) =>
+        `${name.replace(/_/g, " ")} ${Number.isInteger(value) ? kpiflow.fmtInt(value)
+                                                               : value.toFixed(2)}`);
+      say(`Done (${body.pack} ${body.job}): ${parts.join(", ") || "ok"}. Reloading…`, "ok");
       setTimeout(() => window.location.reload(), 1200);
     } catch (err) {
       let text = err.message;

@@ -16,6 +16,7 @@ from kpiflow.console import (
     Format,
     FormatOption,
     at_least,
+    counts_table,
     emit,
     fail,
     note,
@@ -79,11 +80,7 @@ def run(
         except KpiflowError as exc:
             fail(exc)
     counts = summary.counts()
-    table = Table("what", "count", title="network run")
-    for what, count in counts.items():
-        shown = f"{count:.2f}" if isinstance(count, float) else f"{count:,}"
-        table.add_row(what.replace("_", " "), shown)
-    emit([counts], fmt, table)
+    emit([counts], fmt, counts_table(counts, "network run"))
     if counts.get("files_waiting"):
         note(f"{counts['files_waiting']:,} files waiting: still being written or gone while "
              "read; the next pass takes them")
@@ -127,7 +124,7 @@ def top(
     minutes = int(interval.value)
     try:
         start = int(parse_instant(at).timestamp() * 1000) if at else None
-        with _engine(rt).connect() as conn:
+        with _reader(rt).connect() as conn:
             rows, tables = [], []
             for kpi in KPIS:
                 found, table = _top(conn, kpi, minutes, start)
@@ -162,8 +159,9 @@ def _top(conn: Connection, kpi: Kpi, interval: int, start: int | None
     return rows, table
 
 
-def _engine(rt: Runtime) -> Engine:
-    rt.ensure_schema()
+def _reader(rt: Runtime) -> Engine:
+    """The database for a command that only reads: never migrated nor locked from here."""
+    rt.require_schema()
     return rt.db
 
 
@@ -179,13 +177,9 @@ def ledger(
     if status not in (None, "ingested", "rejected"):
         fail("--status must be ingested or rejected")
     try:
-        engine = _engine(rt)
-        try:
-            with engine.connect() as conn:
-                rows = history.ledger_rows(conn, "network", status, limit)
-                total = history.ledger_count(conn, "network", status)
-        finally:
-            engine.dispose()
+        with _reader(rt).connect() as conn:
+            rows = history.ledger_rows(conn, PACK, status, limit)
+            total = history.ledger_count(conn, PACK, status)
     except KpiflowError as exc:
         fail(exc)
     table = Table(title=f"network ledger: {len(rows):,} of {total:,} files, newest first")
@@ -209,17 +203,13 @@ def quarantine(
     """List quarantined rows (file, line, reason, raw text), or export them all as CSV."""
     rt: Runtime = ctx.obj
     try:
-        engine = _engine(rt)
-        try:
-            with engine.connect() as conn:
-                if export is not None:
-                    written = _export_quarantine(conn, export)
-                    out.print(f"wrote {written:,} quarantined rows to {export}")
-                    return
-                rows = history.quarantine_rows(conn, "network", limit)
-                total = history.quarantine_count(conn, "network")
-        finally:
-            engine.dispose()
+        with _reader(rt).connect() as conn:
+            if export is not None:
+                written = _export_quarantine(conn, export)
+                out.print(f"wrote {written:,} quarantined rows to {export}")
+                return
+            rows = history.quarantine_rows(conn, PACK, limit)
+            total = history.quarantine_count(conn, PACK)
     except OSError as exc:
         fail(f"cannot write {export}: {exc.strerror or exc}")
     except KpiflowError as exc:
@@ -238,7 +228,7 @@ def _export_quarantine(conn: Connection, target: Path) -> int:
     with open(target, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "line", "reason", "raw"])
-        while rows := history.quarantine_rows(conn, "network", page, written):
+        while rows := history.quarantine_rows(conn, PACK, page, written):
             writer.writerows([r["path"], r["line"], r["reason"], r["raw"]] for r in rows)
             written += len(rows)
     return written

@@ -24,10 +24,14 @@ def keyed_hash(value: bytes, secret: str) -> int:
     return int.from_bytes(digest, "big") & MASK
 
 
+VARIANT_SETTING = "the msisdn pseudonymization setting (KPIFLOW_PSEUDONYMIZE_MSISDN)"
+PLAIN = "plain"  # the form of states written before the marker existed: raw msisdn
+
+
 def variant(secret: str | None) -> str:
     """Names the state's form, so that states built with different keys never mix."""
     if not secret:
-        return "plain"
+        return PLAIN
     return "keyed-" + hashlib.blake2b(b"kpiflow-variant", key=_key(secret), digest_size=8).hexdigest()
 
 

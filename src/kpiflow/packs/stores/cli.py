@@ -9,16 +9,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kpiflow.console import at_least, fail, out, progress_reporter, rejected_hint
+from kpiflow.console import at_least, counts_table, fail, out, progress_reporter, rejected_hint
 from kpiflow.errors import ConfigError, KpiflowError
+from kpiflow.lifecycle import run_job
 from kpiflow.packs.stores import explain as ex
 from kpiflow.packs.stores import generate as gen
 from kpiflow.packs.stores import jobs, load, schema
 from kpiflow.packs.stores import report as rep
 from kpiflow.packs.stores.config import StoresSettings
 from kpiflow.runtime import Runtime
-from kpiflow.store.db import connect_checked
-from kpiflow.store.migrate import ensure_schema
 
 app = typer.Typer(help="Store uptime and downtime within business hours.", no_args_is_help=True)
 
@@ -36,8 +35,7 @@ def _now(text: str | None) -> int | None:
 
 
 def _stores_settings(rt: Runtime) -> StoresSettings:
-    settings: StoresSettings = rt.pack_settings["stores"]
-    return settings
+    return rt.settings_of(load.PACK, StoresSettings)
 
 
 @app.command("load", epilog="Example: kpiflow stores load --status store_status.csv "
@@ -60,14 +58,16 @@ def load_cmd(
         fail("give at least one of --status, --hours, --timezones")
     with progress_reporter() as progress:
         try:
-            summary = load.load_files(rt.settings, files, progress)
+            summary = run_job(rt, rt.pack(load.PACK), load.load_job(files), progress)
         except KpiflowError as exc:
             fail(exc)
+    assert isinstance(summary, load.LoadSummary)  # what load_files returns
     table = Table("file", "kind", "outcome", "rows", "bad rows", "new", title="stores load")
     for f in summary.files:
         table.add_row(f.path, f.kind, f.outcome if not f.error else f"rejected: {f.error}",
                       f"{f.rows:,}", f"{f.bad_rows:,}", f"{f.new_rows:,}")
     out.print(table)
+    out.print(counts_table(summary.counts(), "stores load: counts (kept in the run log)"))
     rate = summary.rows / summary.seconds if summary.seconds else 0.0
     out.print(f"{summary.rows:,} rows in {summary.seconds:.2f} s ({rate:,.0f} rows/s)")
     rejected_hint("stores", sum(1 for f in summary.files if f.error),
@@ -97,10 +97,8 @@ def report_cmd(
                                  max_hold_us=hold_us)
     with progress_reporter() as progress:
         try:
-            db = connect_checked(rt.settings.database_url)
-            ensure_schema(db, rt.settings.resolved_state_dir)
-            table, now_us = jobs.build_report(db, _stores_settings(rt), options, progress)
-            db.dispose()
+            rt.require_schema()  # reads only: never migrates nor locks
+            table, now_us = jobs.build_report(rt.db, _stores_settings(rt), options, progress)
             text = rep.to_csv(table)
             if output is not None:
                 jobs.write_atomic(output, text)
@@ -122,10 +120,8 @@ def explain_cmd(ctx: typer.Context, store_id: str, now: NowOption = None) -> Non
     """Show one store's business intervals, polls and how each minute was counted."""
     rt: Runtime = ctx.obj
     try:
-        db = connect_checked(rt.settings.database_url)
-        ensure_schema(db, rt.settings.resolved_state_dir)
-        e = ex.explain(db, _stores_settings(rt), store_id, _now(now))
-        db.dispose()
+        rt.require_schema()  # reads only: never migrates nor locks
+        e = ex.explain(rt.db, _stores_settings(rt), store_id, _now(now))
     except KpiflowError as exc:
         fail(exc)
     zone = f"{e.zone} (default: not in the timezones file)" if e.zone_is_default else e.zone

@@ -13,7 +13,6 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,21 +23,18 @@ from sqlalchemy import Engine, insert, update
 
 from kpiflow.config import Settings
 from kpiflow.errors import KpiflowError, LockBusy, StateError
-from kpiflow.ingest.lock import run_lock
 from kpiflow.packs.stores import queries
 from kpiflow.packs.stores import report as rep
 from kpiflow.packs.stores.config import StoresSettings
 from kpiflow.packs.stores.tables import reports
-from kpiflow.registry import RunContext, ServeContext, Summary
-from kpiflow.store.db import make_engine
+from kpiflow.registry import Progress, RunContext, ServeContext, Summary, no_progress
+from kpiflow.store.lock import run_lock
 
 log = logging.getLogger(__name__)
 
 RUNNING, COMPLETE, FAILED = "Running", "Complete", "Failed"
 MAX_ATTEMPTS = 3
 PACK = "stores"
-
-Progress = Callable[[str, int, int], None]
 
 
 class NoPolls(KpiflowError):
@@ -54,13 +50,9 @@ class ReportOptions:
     max_hold_us: int | None = None
 
 
-def _no_progress(_stage: str, _done: int, _total: int) -> None:
-    pass
-
-
 def build_report(
     db: Engine, stores_settings: StoresSettings, options: ReportOptions,
-    progress: Progress = _no_progress, store_ids: list[str] | None = None,
+    progress: Progress = no_progress, store_ids: list[str] | None = None,
 ) -> tuple[pl.DataFrame, int]:
     """The report table and the "now" it was computed for."""
     with db.connect() as conn:
@@ -115,16 +107,15 @@ def create_run(db: Engine, options: ReportOptions) -> str:
     return report_id
 
 
-def execute_run(settings: Settings, stores_settings: StoresSettings, report_id: str) -> str:
+def execute_run(
+    db: Engine, settings: Settings, stores_settings: StoresSettings, report_id: str
+) -> str:
     """Compute one report run under its lock; returns its final status (or Running if busy)."""
-    db = make_engine(settings.database_url)
     try:
         with run_lock(db, f"{PACK}-report-{report_id}", settings.resolved_state_dir):
             return _execute_locked(db, settings, stores_settings, report_id)
     except LockBusy:
         return RUNNING  # another worker has it
-    finally:
-        db.dispose()
 
 
 def _set(db: Engine, report_id: str, **values: object) -> None:
@@ -178,9 +169,10 @@ def orphaned(db: Engine, settings: Settings, report_id: str) -> bool:
 
 
 class ReportWorker:
-    """Background threads computing report runs; one per API app."""
+    """Background threads computing report runs; one per API app, on the app's engine."""
 
-    def __init__(self, settings: Settings, stores_settings: StoresSettings) -> None:
+    def __init__(self, db: Engine, settings: Settings, stores_settings: StoresSettings) -> None:
+        self.db = db
         self.settings = settings
         self.stores_settings = stores_settings
         self._pool = ThreadPoolExecutor(stores_settings.stores_report_workers,
@@ -198,7 +190,7 @@ class ReportWorker:
 
     def _run(self, report_id: str) -> None:
         try:
-            execute_run(self.settings, self.stores_settings, report_id)
+            execute_run(self.db, self.settings, self.stores_settings, report_id)
         except Exception:
             log.exception("report %s failed", report_id)
         finally:
@@ -238,7 +230,7 @@ def precompute(ctx: RunContext[StoresSettings]) -> PrecomputeSummary:
         stale = queries.running_reports(conn)
     for report_id in stale:
         if orphaned(db, settings, report_id):
-            execute_run(settings, stores_settings, report_id)
+            execute_run(db, settings, stores_settings, report_id)
             summary.reports_recovered += 1
     try:
         table, now_us = build_report(db, stores_settings, ReportOptions())
@@ -251,7 +243,7 @@ def precompute(ctx: RunContext[StoresSettings]) -> PrecomputeSummary:
 
 def start_worker(ctx: ServeContext[StoresSettings]) -> None:
     """`serve` startup hook: the background threads that compute triggered reports."""
-    ctx.resources["worker"] = ReportWorker(ctx.settings, ctx.pack_settings)
+    ctx.resources["worker"] = ReportWorker(ctx.db, ctx.settings, ctx.pack_settings)
 
 
 def stop_worker(ctx: ServeContext[StoresSettings]) -> None:

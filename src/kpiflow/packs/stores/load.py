@@ -12,31 +12,26 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, delete, select, update
-from sqlalchemy.exc import DBAPIError
 
-from kpiflow.config import Settings
-from kpiflow.errors import ConfigError, DatabaseUnavailable
+from kpiflow.errors import ConfigError
 from kpiflow.ingest import ledger, quarantine
-from kpiflow.ingest.lock import run_lock
-from kpiflow.ingest.reader import FileRejected
+from kpiflow.ingest.reader import FileRejected, gunzip
 from kpiflow.packs.stores import schema
+from kpiflow.packs.stores.config import StoresSettings
 from kpiflow.packs.stores.tables import hours, stores
-from kpiflow.store.db import connect_checked, redacted
-from kpiflow.store.migrate import ensure_schema
+from kpiflow.registry import Job, RunContext, Summary
 from kpiflow.store.upsert import insert_missing
 
 PACK = "stores"
 KINDS = ("status", "hours", "timezones")
 CHUNK = 200_000
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -53,52 +48,52 @@ class FileResult:
 
 
 @dataclass
-class LoadSummary:
-    """What one `load` did, file by file."""
+class LoadSummary(Summary):
+    """What one `load` did: its counts (the run log keeps them) and each file's result."""
 
-    files: list[FileResult] = field(default_factory=list)
+    files_loaded: int = 0
+    files_unchanged: int = 0
+    files_rejected: int = 0
+    rows: int = 0  # valid rows of the files named, loaded now or before
+    bad_rows: int = 0
+    new_rows: int = 0
     seconds: float = 0.0
+    files: list[FileResult] = field(default_factory=list)
 
-    @property
-    def rows(self) -> int:
-        """Valid rows read from the files loaded."""
-        return sum(f.rows for f in self.files)
+    def add(self, result: FileResult) -> None:
+        """Count one file's result in."""
+        self.files.append(result)
+        outcome = {"loaded": "files_loaded", "unchanged": "files_unchanged",
+                   "rejected": "files_rejected"}[result.outcome]
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        self.rows += result.rows
+        self.bad_rows += result.bad_rows
+        self.new_rows += result.new_rows
 
 
-def _no_progress(_stage: str, _done: int, _total: int) -> None:
-    pass
-
-
-def load_files(
-    settings: Settings,
-    files: dict[str, Path],
-    progress: Progress = _no_progress,
-) -> LoadSummary:
-    """Load `files` ({kind: path}); hours and zones first so polls meet their stores' schedule."""
-    started = time.perf_counter()
+def load_job(files: dict[str, Path]) -> Job[StoresSettings]:
+    """The on-demand job that loads `files` ({kind: path}); core runs it like any pass
+    (`run_job`: schema, the pack's lock, the run log). ConfigError names a bad kind or path."""
     unknown = set(files) - set(KINDS)
     if unknown:
         raise ConfigError(f"unknown input kind(s): {', '.join(sorted(unknown))}")
     for kind, path in files.items():
         if not path.is_file():
             raise ConfigError(f"--{kind}: no such file: {path}")
-    db = connect_checked(settings.database_url)
+    return Job("load", partial(load_files, files=dict(files)),
+               description="Load status, hours and timezone files given on the command line.")
+
+
+def load_files(ctx: RunContext[StoresSettings], files: dict[str, Path]) -> LoadSummary:
+    """Load `files` ({kind: path}); hours and zones first so polls meet their stores' schedule."""
+    started = time.perf_counter()
     summary = LoadSummary()
-    try:
-        ensure_schema(db, settings.resolved_state_dir)
-        with run_lock(db, f"{PACK}-load", settings.resolved_state_dir,
-                      settings.lock_timeout_seconds):
-            ordered = [k for k in ("timezones", "hours", "status") if k in files]
-            for done, kind in enumerate(ordered):
-                progress("files", done, len(ordered))
-                summary.files.append(_load_one(db, kind, files[kind]))
-            progress("files", len(ordered), len(ordered))
-    except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise DatabaseUnavailable(
-            f"lost database {redacted(settings.database_url)}: {reason}") from exc
-    finally:
-        db.dispose()
+    ordered = [k for k in ("timezones", "hours", "status") if k in files]
+    for done, kind in enumerate(ordered):
+        ctx.progress("files", done, len(ordered))
+        ctx.safe_point(f"{kind}_read")
+        summary.add(_load_one(ctx.db, kind, files[kind]))
+    ctx.progress("files", len(ordered), len(ordered))
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -112,12 +107,12 @@ def _load_one(db: Engine, kind: str, path: Path) -> FileResult:
         existing = ledger.load(conn, PACK).get(key)
     if existing is not None and existing.sha256 == sha and existing.status == ledger.INGESTED:
         return FileResult(kind, str(path), "unchanged", existing.rows, existing.bad_rows)
-    meta = {"path": key, "sha256": sha, "existing": existing,
+    meta: dict[str, Any] = {"path": key, "sha256": sha, "existing": existing,
             "stamp": (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)}
     parser = {"status": schema.parse_status, "hours": schema.parse_hours,
               "timezones": schema.parse_timezones}[kind]
     try:
-        parsed = parser(data)
+        parsed = parser(gunzip(data))  # a .csv.gz is read as its CSV; sha256 is the file's
     except FileRejected as exc:
         with db.begin() as conn:
             ledger_id = ledger.record(conn, PACK, status=ledger.REJECTED, rows=0, bad_rows=0,
@@ -184,7 +179,7 @@ def _copy_postgres(raw: Any, rows: pl.DataFrame) -> int:
                 copy.write(chunk.write_csv(include_header=False, separator="\t"))
         cur.execute("INSERT INTO stores_polls SELECT * FROM stores_polls_in "
                     "ON CONFLICT (store_key, ts_us) DO NOTHING")
-        return max(cur.rowcount, 0)
+        return int(max(cur.rowcount, 0))
 
 
 def _write_hours(conn: Connection, frame: pl.DataFrame) -> int:

@@ -1,27 +1,17 @@
-"""The three input files and their row rules: parsed with polars, bad rows kept with a reason.
-
-A file is read as text columns matched by header name (any order, any case; extra columns
-ignored). Well-formed files take one polars parse; a file with blank lines, quotes or ragged rows
-is read line by line instead, so that every bad row keeps its own line number.
-"""
+"""The three input files and their row rules: read by core's CSV reader as text columns,
+typed here with polars; a row breaking a rule is kept aside with its line and reason."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import zoneinfo
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import polars as pl
 
-from kpiflow.ingest.quarantine import BadRow, printable
-from kpiflow.ingest.reader import BOM, FileRejected
+from kpiflow.ingest.reader import LINE, REASON, ParsedCsv, first_reason, read_text_csv, split_bad
 
-LINE = "__line"
-REASON = "__reason"
 MAX_ID = 64
 
 # Canonical column -> header names accepted for it (compared lower-case).
@@ -33,123 +23,6 @@ TIMEZONE_COLUMNS = {"store_id": ("store_id",), "timezone_str": ("timezone_str",)
 
 CLOCK = r"^\d{2}:\d{2}:\d{2}$"
 DAY_SECONDS = 86_400
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """Valid rows (typed columns plus `__line`) and the rejected rows with reasons."""
-
-    frame: pl.DataFrame
-    bad: list[BadRow]
-
-
-def _header(data: bytes) -> list[str]:
-    end = data.find(b"\n")  # not split(): that would copy the whole file
-    first = data[: end if end >= 0 else len(data)].rstrip(b"\r")
-    try:
-        return [n.strip().strip('"').lower() for n in first.decode("utf-8").split(",")]
-    except UnicodeDecodeError:
-        raise FileRejected("first line is not UTF-8 text; expected a CSV header") from None
-
-
-def _pick(names: list[str], wanted: dict[str, tuple[str, ...]]) -> dict[str, int]:
-    picked: dict[str, int] = {}
-    for column, aliases in wanted.items():
-        found = [i for i, n in enumerate(names) if n in aliases]
-        if not found:
-            raise FileRejected(f"header lacks column {' or '.join(aliases)}")
-        if len(found) > 1:
-            raise FileRejected(f"header has more than one {' or '.join(aliases)} column")
-        picked[column] = found[0]
-    return picked
-
-
-def read_text_columns(data: bytes, wanted: dict[str, tuple[str, ...]]) -> Parsed:
-    """The wanted columns as stripped strings with line numbers; structurally bad rows apart."""
-    data = data.removeprefix(BOM)
-    if not data.strip():
-        raise FileRejected("file is empty")
-    names = _header(data)
-    picked = _pick(names, wanted)
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    # Every line has the header's field count (so no blank lines) and nothing is quoted.
-    clean = data.count(b",") == (len(names) - 1) * lines and data.find(b'"') < 0
-    if lines <= 1:
-        return _line_by_line(data, names, picked)  # header only
-    if clean and _is_utf8(data):
-        try:
-            frame: pl.DataFrame | None = pl.read_csv(
-                data, has_header=False, skip_rows=1, columns=list(picked.values()),
-                infer_schema=False, quote_char=None, raise_if_empty=False)
-        except pl.exceptions.PolarsError:  # e.g. a long row balancing a short one
-            frame = None
-        if frame is not None and frame.height == lines - 1:
-            frame = frame.rename({f"column_{i}": c for c, i in picked.items()})
-            frame = frame.select(list(picked))
-            line = pl.int_range(2, frame.height + 2, dtype=pl.Int64, eager=True).alias(LINE)
-            if _padded(frame):
-                frame = frame.with_columns(pl.all().str.strip_chars())
-            return Parsed(frame.with_columns(line), [])
-    return _line_by_line(data, names, picked)
-
-
-def _padded(frame: pl.DataFrame) -> bool:
-    """True when some field starts or ends with white space (then every field is stripped)."""
-    checks = [getattr(pl.all().str, f"{side}_with")(c) for side in ("starts", "ends")
-              for c in (" ", "\t")]
-    return bool(frame.select(pl.any_horizontal([c.any() for c in checks])).item())
-
-
-def _is_utf8(data: bytes) -> bool:
-    if data.isascii():
-        return True
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _line_by_line(data: bytes, names: list[str], picked: dict[str, int]) -> Parsed:
-    bad: list[BadRow] = []
-    rows: list[list[str]] = []
-    numbers: list[int] = []
-    for number, raw in enumerate(data.split(b"\n")[1:], start=2):
-        raw = raw.rstrip(b"\r")
-        if not raw.strip():
-            continue  # a blank line carries no row
-        text = raw.decode("utf-8", "replace")
-        fields = next(csv.reader(io.StringIO(text)))
-        if len(fields) != len(names):
-            bad.append(BadRow(number, f"expected {len(names)} fields, found {len(fields)}",
-                              printable(raw)))
-            continue
-        rows.append([fields[i].strip() for i in picked.values()])
-        numbers.append(number)
-    frame = pl.DataFrame(rows, schema={c: pl.String for c in picked}, orient="row")
-    frame = frame.with_columns(pl.Series(LINE, numbers, dtype=pl.Int64))
-    return Parsed(frame, bad)
-
-
-def split_bad(data: bytes, frame: pl.DataFrame, bad: list[BadRow]) -> Parsed:
-    """Move rows whose `__reason` is set into `bad` (with their raw line), keep the rest."""
-    if frame[REASON].null_count() == frame.height:  # the common case: every row is good
-        return Parsed(frame.drop(REASON), bad)
-    rejected = frame.filter(pl.col(REASON).is_not_null()).select(LINE, REASON)
-    if rejected.height:
-        raw_lines = data.removeprefix(BOM).split(b"\n")
-        bad = bad + [BadRow(line, reason, printable(raw_lines[line - 1].rstrip(b"\r")))
-                     for line, reason in rejected.iter_rows()]
-        bad.sort(key=lambda b: b.line)
-    return Parsed(frame.filter(pl.col(REASON).is_null()).drop(REASON), bad)
-
-
-def _first_reason(*checks: tuple[pl.Expr, str]) -> pl.Expr:
-    """The reason of the first failing check (a null when the row passes every check)."""
-    expr = pl.lit(None, dtype=pl.String)
-    for failed, reason in reversed(checks):
-        expr = pl.when(failed).then(pl.lit(reason)).otherwise(expr)
-    return expr
 
 
 def _store_id_check() -> tuple[pl.Expr, str]:
@@ -174,9 +47,9 @@ def _timestamp_us(column: str) -> pl.Expr:
             .then(whole.dt.epoch("us") + pl.when(fraction == "").then(0).otherwise(digits)))
 
 
-def parse_status(data: bytes) -> Parsed:
+def parse_status(data: bytes) -> ParsedCsv:
     """Polls: store_id, timestamp_utc (0-6 fractional digits, optional ` UTC`), status."""
-    text = read_text_columns(data, STATUS_COLUMNS)
+    text = read_text_csv(data, STATUS_COLUMNS)
     status = pl.col("status")
     frame = text.frame.with_columns(
         ts_us=_timestamp_us("timestamp_utc"),
@@ -185,15 +58,15 @@ def parse_status(data: bytes) -> Parsed:
                    .when(status.str.to_lowercase() == "inactive").then(0))
         .cast(pl.Int8),
     ).with_columns(
-        _first_reason(
+        first_reason(
             _store_id_check(),
             (pl.col("ts_us").is_null(), "timestamp_utc: not a UTC timestamp "
              "(YYYY-MM-DD HH:MM:SS[.ffffff][ UTC])"),
             (pl.col("active").is_null(), "status: not 'active' or 'inactive'"),
         ).alias(REASON)
     )
-    parsed = split_bad(data, frame, text.bad)
-    return Parsed(parsed.frame.select("store_id", "ts_us", "active", LINE), parsed.bad)
+    parsed = split_bad(data, ParsedCsv(frame, text.bad))
+    return ParsedCsv(parsed.frame.select("store_id", "ts_us", "active", LINE), parsed.bad)
 
 
 def _clock_seconds(column: str) -> pl.Expr:
@@ -207,15 +80,15 @@ def _clock_seconds(column: str) -> pl.Expr:
     return pl.when(ok).then(h * 3600 + m * 60 + s)
 
 
-def parse_hours(data: bytes) -> Parsed:
+def parse_hours(data: bytes) -> ParsedCsv:
     """Business hours: store_id, day or dayOfWeek (0 = Monday), start/end local HH:MM:SS."""
-    text = read_text_columns(data, HOURS_COLUMNS)
+    text = read_text_csv(data, HOURS_COLUMNS)
     frame = text.frame.with_columns(
         day_n=pl.col("day").cast(pl.Int16, strict=False),
         start_s=_clock_seconds("start_time_local"),
         end_s=_clock_seconds("end_time_local"),
     ).with_columns(
-        _first_reason(
+        first_reason(
             _store_id_check(),
             (pl.col("day_n").is_null() | ~pl.col("day_n").is_between(0, 6),
              "day: not an integer from 0 (Monday) to 6 (Sunday)"),
@@ -224,9 +97,9 @@ def parse_hours(data: bytes) -> Parsed:
             (pl.col("end_s").is_null(), "end_time_local: not a time HH:MM:SS"),
         ).alias(REASON)
     )
-    parsed = split_bad(data, frame, text.bad)
+    parsed = split_bad(data, ParsedCsv(frame, text.bad))
     out = parsed.frame.select("store_id", pl.col("day_n").alias("day"), "start_s", "end_s", LINE)
-    return Parsed(out, parsed.bad)
+    return ParsedCsv(out, parsed.bad)
 
 
 @cache
@@ -235,19 +108,19 @@ def known_timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def parse_timezones(data: bytes) -> Parsed:
+def parse_timezones(data: bytes) -> ParsedCsv:
     """Time zones: store_id, timezone_str (an IANA name such as America/New_York)."""
-    text = read_text_columns(data, TIMEZONE_COLUMNS)
+    text = read_text_csv(data, TIMEZONE_COLUMNS)
     names = pl.Series(sorted(known_timezones()), dtype=pl.String)
     frame = text.frame.with_columns(
-        _first_reason(
+        first_reason(
             _store_id_check(),
             (~pl.col("timezone_str").is_in(names.implode()).fill_null(False),
              "timezone_str: unknown time zone name"),
         ).alias(REASON)
     )
-    parsed = split_bad(data, frame, text.bad)
-    return Parsed(parsed.frame.select("store_id", "timezone_str", LINE), parsed.bad)
+    parsed = split_bad(data, ParsedCsv(frame, text.bad))
+    return ParsedCsv(parsed.frame.select("store_id", "timezone_str", LINE), parsed.bad)
 
 
 _MICROSECOND = timedelta(microseconds=1)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -21,16 +19,12 @@ from sqlalchemy import create_engine, func, select, text
 
 from kpiflow.config import Settings
 from kpiflow.errors import StateError
-from kpiflow.packs.network import generate, pipeline
-from kpiflow.packs.network.config import NetworkSettings
-from kpiflow.store.db import make_engine
-from kpiflow.store.migrate import ensure_schema
+from kpiflow.packs.network import generate
 from kpiflow.store.tables import ledger
+from tests.helpers import KPIFLOW, free_port, migrate, run_pack
 from tests.packs.network import reference
 from tests.packs.network.files import FIVE, deliver, name, render, row
 from tests.packs.network.tables_read import read_kpis
-
-KPIFLOW = Path(sys.executable).parent / "kpiflow"
 
 
 def _kill_connections(admin_url: str, url: str) -> int:
@@ -118,16 +112,16 @@ def test_unwritable_state_dir_is_a_clear_error(tmp_path: Path, sqlite_url: str,
     deliver(data / name(FIVE, 1), render([row(0, 1, 1, 1, 1, 1)]))
     (tmp_path / "a-file").write_text("x")
     state = Path("/proc/kpiflow-state") if where == "under /proc" else tmp_path / "a-file" / "s"
-    ensure_schema(make_engine(sqlite_url), tmp_path / "locks")
+    migrate(Settings(database_url=sqlite_url, state_dir=tmp_path / "locks"))
     settings = Settings(database_url=sqlite_url, data_dir=data, state_dir=state)
     with pytest.raises(StateError, match="cannot"):
-        pipeline.run_once(settings)
+        run_pack(settings, "network")
     engine = create_engine(sqlite_url)
     with engine.connect() as conn:
         assert list(conn.execute(select(ledger.c.path))) == []  # nothing recorded half
     engine.dispose()
     fixed = Settings(database_url=sqlite_url, data_dir=data, state_dir=tmp_path / "state")
-    assert pipeline.run_once(fixed).files_new == 1
+    assert run_pack(fixed, "network").files_new == 1
 
 
 def test_state_dir_error_through_the_cli(tmp_path: Path, sqlite_url: str) -> None:
@@ -156,11 +150,10 @@ def test_file_still_being_written_is_taken_whole_later(tmp_path: Path, sqlite_ur
                 time.sleep(0.001)
 
     settings = Settings(database_url=sqlite_url, data_dir=data, state_dir=tmp_path / "state")
-    net = NetworkSettings(network_settle_seconds=30)
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        summary = pipeline.run_once(settings, net)
+        summary = run_pack(settings, "network", network_settle_seconds=30)
     finally:
         stop.set()
         thread.join()
@@ -168,7 +161,7 @@ def test_file_still_being_written_is_taken_whole_later(tmp_path: Path, sqlite_ur
     assert read_kpis(sqlite_url) == {}
     old = time.time() - 60  # the writer is done: the file has settled
     os.utime(path, (old, old))
-    summary = pipeline.run_once(settings, net)
+    summary = run_pack(settings, "network", network_settle_seconds=30)
     assert summary.files_new == 1
     assert read_kpis(sqlite_url) == reference.kpis([path.read_bytes()], 10)
 
@@ -196,11 +189,11 @@ def test_full_disk_is_a_clear_error_and_nothing_is_half_written(tmp_path: Path,
                                                                sqlite_url: str) -> None:
     data = tmp_path / "data"
     generate.generate(data, datetime(2026, 2, 1, tzinfo=UTC), 1, 20_000, 2, seed=6)
-    ensure_schema(make_engine(sqlite_url), tmp_path / "locks")
+    migrate(Settings(database_url=sqlite_url, state_dir=tmp_path / "locks"))
     with _tiny_filesystem(tmp_path / "full", free_bytes=16 * 1024) as full:
         settings = Settings(database_url=sqlite_url, data_dir=data, state_dir=full / "state")
         with pytest.raises(StateError, match="No space left on device"):
-            pipeline.run_once(settings)
+            run_pack(settings, "network")
         # No temp file is left behind, and no file recorded without its state.
         assert not list((full / "state").rglob("*.tmp"))
         engine = create_engine(sqlite_url)
@@ -212,7 +205,7 @@ def test_full_disk_is_a_clear_error_and_nothing_is_half_written(tmp_path: Path,
             assert (state.resolved_state_dir / "network" / sha[:2] / f"{sha}.pairs.parquet").exists()
         # Space comes back: the next pass converges.
         (full / "filler").unlink()
-        pipeline.run_once(settings, NetworkSettings(top_n=10))
+        run_pack(settings, "network", top_n=10)
     assert read_kpis(sqlite_url) == reference.kpis([p.read_bytes() for p in data.rglob("*.txt")], 10)
 
 
@@ -228,7 +221,7 @@ def _private_postgres() -> Iterator[tuple[str, Callable[[], None], Callable[[], 
     # Outside pytest's tmp folders, which the postgres user may not enter.
     root = Path(tempfile.mkdtemp(prefix="kpiflow-pg-"))
     root.chmod(0o755)
-    pgdata, port = root / "pgdata", _free_port()
+    pgdata, port = root / "pgdata", free_port()
     pgdata.mkdir()
     shutil.chown(pgdata, "postgres", "postgres")
     as_postgres = ["runuser", "-u", "postgres", "--"]
@@ -250,12 +243,6 @@ def _private_postgres() -> Iterator[tuple[str, Callable[[], None], Callable[[], 
     finally:
         stop()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.xdist_group("processes")

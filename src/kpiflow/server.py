@@ -1,4 +1,9 @@
-"""create_app(runtime): the FastAPI app with the core routes and every pack's router."""
+"""create_app(runtime): the served app, assembled from the core routes (`kpiflow.api`), the
+dashboard (`kpiflow.dashboard`), every pack's router, hooks and pages, and the scheduler.
+
+It sits above both `kpiflow.api` and `kpiflow.dashboard` (the dashboard builds on the API's
+auth and dependencies), so neither package imports the other's assembly (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from kpiflow.api import docs_assets, errors, health, metrics, runs
+from kpiflow.api import docs_assets, errors, health, jobs, metrics, runs
 from kpiflow.api.auth import read_guard
 from kpiflow.dashboard import app as dashboard_app
 from kpiflow.registry import ServeContext
@@ -35,11 +40,13 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
 
                 scheduler = build_scheduler(runtime)
                 scheduler.start()
-                app.state.scheduler = scheduler
+                app.state.scheduler = scheduler  # `GET /api/v1/jobs/` reads next run times
             yield
         finally:
-            if scheduler is not None and scheduler.running:  # it may have died: /readyz says so
-                scheduler.shutdown(wait=True)
+            if scheduler is not None:
+                app.state.scheduler = None
+                if scheduler.running:  # it may have died: /readyz says so
+                    scheduler.shutdown(wait=True)
             for pack in reversed(started):
                 if pack.hooks.shutdown is not None:
                     pack.hooks.shutdown(contexts[pack.name])
@@ -56,9 +63,9 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.schedule = schedule
-    app.state.scheduler = None
     app.state.engine = engine
     app.state.pack_resources = {name: ctx.resources for name, ctx in contexts.items()}
+    app.state.scheduler = None  # the running scheduler, while `schedule` is on
     errors.install(app)
 
     # Every API router, core's and the packs', and /metrics go through the same guard; the
@@ -70,6 +77,7 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
                                    for c in p.collectors(contexts[p.name])])
     docs_assets.install(app)
     app.include_router(runs.router, **guard)
+    app.include_router(jobs.router, **guard)
     for pack in runtime.packs:
         if pack.router is not None:
             app.include_router(pack.router, **guard)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from kpiflow.packs.network import generate
+from tests.helpers import KPIFLOW
 from tests.packs.network import reference
 from tests.packs.network.tables_read import read_kpis
-
-KPIFLOW = Path(sys.executable).parent / "kpiflow"
 
 
 def _start(url: str, data: Path, state: Path, **extra: str) -> subprocess.Popen[bytes]:

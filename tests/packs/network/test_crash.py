@@ -12,7 +12,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,21 +19,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from kpiflow.config import Settings
-from kpiflow.packs.network import generate, pipeline
-from kpiflow.packs.network.config import NetworkSettings
+from kpiflow.packs.network import generate
 from kpiflow.packs.network.tables import dirty_intervals
 from kpiflow.store.tables import runs
+from tests.helpers import KPIFLOW, make_settings, run_pack
 from tests.packs.network import reference
 from tests.packs.network.files import deliver
 from tests.packs.network.tables_read import read_kpis
 
-KPIFLOW = Path(sys.executable).parent / "kpiflow"
 TOP_N = 4
-
-
-def _settings(tmp: Path, url: str) -> Settings:
-    return Settings(database_url=url, data_dir=tmp / "data", state_dir=tmp / "state")
 
 
 def _run_process(tmp: Path, url: str, crash_at: str | None) -> subprocess.CompletedProcess[bytes]:
@@ -57,7 +50,7 @@ def _prepare(tmp: Path, url: str, from_scratch: bool) -> None:
     for f in first:
         deliver(data / f.relative_to(source), f.read_bytes())
     if not from_scratch:
-        pipeline.run_once(_settings(tmp, url), NetworkSettings(top_n=TOP_N))
+        run_pack(make_settings(tmp, url), "network", top_n=TOP_N)
     for f in late:  # late parts of the second hour
         deliver(data / f.relative_to(source), f.read_bytes())
     if not from_scratch:
