@@ -75,11 +75,13 @@ def at_least(minimum: float, shown: str) -> Callable[[float], float]:
     return check
 
 
-def rejected_hint(pack: str, files_rejected: int, bad_rows: int) -> None:
-    """Exit 3 with where to look when a pass or load set inputs aside; otherwise return."""
+def rejected_hint(pack: str, files_rejected: int, bad_rows: int, where: str = "") -> None:
+    """Exit 3 with where to look when a pass or load set inputs aside; otherwise return.
+    `where` defaults to the pack's `ledger` and `quarantine` commands."""
     if files_rejected or bad_rows:
-        partial(f"{files_rejected:,} files rejected, {bad_rows:,} rows quarantined: see "
-                f"`kpiflow {pack} ledger --status rejected` and `kpiflow {pack} quarantine`")
+        look = where or (f"`kpiflow {pack} ledger --status rejected` and "
+                         f"`kpiflow {pack} quarantine`")
+        partial(f"{files_rejected:,} files rejected, {bad_rows:,} rows quarantined: see {look}")
 
 
 def note(message: str) -> None:

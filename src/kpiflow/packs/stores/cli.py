@@ -71,7 +71,9 @@ def load_cmd(
     rate = summary.rows / summary.seconds if summary.seconds else 0.0
     out.print(f"{summary.rows:,} rows in {summary.seconds:.2f} s ({rate:,.0f} rows/s)")
     rejected_hint("stores", sum(1 for f in summary.files if f.error),
-                  sum(f.bad_rows for f in summary.files))
+                  sum(f.bad_rows for f in summary.files),
+                  "the Ingest page of the dashboard, or GET /api/v1/ledger/?pack=stores and "
+                  "GET /api/v1/quarantine/?pack=stores")
 
 
 @app.command("report", epilog="Example: kpiflow stores report --now 2023-01-25T18:13:22Z -o report.csv")
