@@ -16,6 +16,7 @@ demo: $(BIN)/.installed
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
 test: $(BIN)/.installed
+	bash scripts/system-deps.sh
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy

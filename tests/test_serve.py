@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -59,7 +60,51 @@ def test_serve_runs_scheduled_passes(tmp_path: Path) -> None:
         proc.terminate()
         output = proc.communicate(timeout=20)[0].decode()
     assert proc.returncode in (0, -15), output
-    assert "network.ingest ok" in output
+    assert "pass network.ingest ok in " in output  # the one line per pass
+    assert "alembic" not in output and "executed successfully" not in output  # no noise
+
+
+@pytest.mark.xdist_group("serve")
+def test_serve_on_a_busy_port_says_so_before_anything_runs(tmp_path: Path) -> None:
+    shutil.copytree(SAMPLE, tmp_path / "data")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}",
+           "DATA_DIR": str(tmp_path / "data")}
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run([str(KPIFLOW), "serve", "--port", str(port)], env=env,
+                              capture_output=True, text=True, cwd=tmp_path, timeout=180)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use (another server "
+        "there? pick another with --port or KPIFLOW_API_PORT)"]
+    assert not (tmp_path / ".kpiflow").exists()  # no pass ran: it would have written state
+
+
+@pytest.mark.xdist_group("serve")
+def test_serve_logs_json_lines(tmp_path: Path) -> None:
+    import json
+
+    shutil.copytree(SAMPLE, tmp_path / "data")
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}",
+           "DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen([str(KPIFLOW), "--log-format", "json", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            cwd=tmp_path)
+    try:
+        wait_for(lambda: [r for r in httpx.get(f"http://127.0.0.1:{port}/api/v1/runs/").json()
+                          if r["status"] == "ok"], timeout=180)  # the machine may be busy
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=20)[0].decode()
+    lines = [json.loads(line) for line in output.splitlines()]
+    [one] = [x for x in lines if x.get("pack") == "network"]
+    assert (one["pack"], one["job"], one["outcome"], one["level"]) == (
+        "network", "ingest", "ok", "info")
+    assert one["counts"]["files_new"] == 4 and one["seconds"] > 0
 
 
 @pytest.mark.xdist_group("serve")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import logging
+import socket
+import sys
+from collections.abc import Callable
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,15 +13,25 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from kpiflow import logs
 from kpiflow.config import Settings
-from kpiflow.console import fail, format_count, out
+from kpiflow.console import USAGE, Format, FormatOption, emit, err, fail, format_count, out, quiet
 from kpiflow.errors import KpiflowError
+from kpiflow.health import PackHealth, readiness
 from kpiflow.ingest import history
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
 from kpiflow.store.db import redacted
 
-app = typer.Typer(help="kpiflow: operational data to exact KPIs.", no_args_is_help=True)
+ROOT_HELP = (
+    "kpiflow: operational data to exact KPIs.\n\n"
+    "Global options (--database-url, --data-dir, --log-level, --quiet, ...) go before the "
+    "sub-command: `kpiflow --data-dir /srv/data network run`.\n\n"
+    "Exit codes: 0 done, 1 could not do its job, 2 usage error, 3 partly done (some inputs "
+    "were rejected: see the pack's `ledger` and `quarantine` commands).")
+
+app = typer.Typer(help=ROOT_HELP, no_args_is_help=True,
+                  epilog="Example: kpiflow --database-url sqlite:///kpiflow.db serve --port 8000")
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -33,6 +46,12 @@ for _pack in PACKS:
             app.command(_command.name, help=_command.help or None)(_command.callback)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(f"kpiflow {installed_version('kpiflow')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -43,8 +62,25 @@ def root(
     state_dir: Annotated[
         Path | None, typer.Option(help="State folder (env KPIFLOW_STATE_DIR).")
     ] = None,
+    log_level: Annotated[
+        logs.LogLevel | None, typer.Option(
+            help="Log level (default: info for serve, error otherwise).", show_default=False)
+    ] = None,
+    log_format: Annotated[logs.LogFormat, typer.Option(
+        help="Log lines as text or JSON (one object per line).")] = logs.LogFormat.TEXT,
+    quiet_flag: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print nothing but errors (for cron); the exit code says how it went.")
+    ] = False,
+    _version: Annotated[bool, typer.Option(
+        "--version", callback=_show_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
 ) -> None:
     """Build the settings once: flags, then env vars, then `.env`, then defaults."""
+    if quiet_flag:
+        quiet()
+    # A command prints its own outcome (one red line on failure): its log stays quiet unless asked.
+    default = logs.LogLevel.INFO if ctx.invoked_subcommand == "serve" else logs.LogLevel.ERROR
+    logs.setup(log_level or default, log_format)
     flags: dict[str, Any] = {"database_url": database_url, "data_dir": data_dir, "state_dir": state_dir}
     try:
         settings = Settings(**{k: v for k, v in flags.items() if v is not None})
@@ -58,7 +94,7 @@ def root(
         fail(f"invalid setting {where}: {message}" if where else f"invalid settings: {message}")
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", epilog="Example: kpiflow --database-url postgresql+psycopg://u@db/k db upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Create or upgrade the schema of core and every pack."""
     rt: Runtime = ctx.obj
@@ -69,7 +105,7 @@ def db_upgrade(ctx: typer.Context) -> None:
     out.print(f"schema up to date on {redacted(rt.settings.database_url)}")
 
 
-@app.command()
+@app.command(epilog="Example: kpiflow runs --pack network --limit 5")
 def runs(
     ctx: typer.Context,
     pack: Annotated[str | None, typer.Option(help="Only this pack's runs.")] = None,
@@ -94,7 +130,7 @@ def runs(
     out.print(table)
 
 
-@app.command()
+@app.command(epilog="Example: kpiflow --log-format json serve --host 0.0.0.0 --port 8000")
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Bind address (KPIFLOW_API_HOST).")] = None,
@@ -102,25 +138,138 @@ def serve(
     root_path: Annotated[str, typer.Option(help="Path prefix behind a reverse proxy.")] = "",
     schedule: Annotated[bool, typer.Option(help="Run the packs' jobs on schedule.")] = True,
 ) -> None:
-    """Serve the API (docs at /docs) and run every pack's jobs on schedule."""
+    """Serve the API (docs at /docs), the dashboard and /metrics; run every pack's jobs."""
     import uvicorn
 
     from kpiflow.server import create_app
 
     rt: Runtime = ctx.obj
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    bind = (host or rt.settings.api_host, port or rt.settings.api_port)
     try:
         rt.check_database()
     except KpiflowError as exc:
         fail(exc)
-    uvicorn.run(
-        create_app(rt, schedule=schedule),
-        host=host or rt.settings.api_host,
-        port=port or rt.settings.api_port,
-        root_path=root_path,
-    )
+    sock = _bound_socket(*bind)  # before anything is scheduled: a busy port stops here
+    config = uvicorn.Config(create_app(rt, schedule=schedule), root_path=root_path,
+                            log_config=None)  # logs.setup configured logging already
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _bound_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or one red line and exit 1."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc} "
+             "(another server there? pick another with --port or KPIFLOW_API_PORT)")
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+@app.command(epilog="Example: kpiflow status --format json")
+def status(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
+    """Is it healthy? Database, and per pack: last pass, its age, failures in a row, files.
+
+    Exit 0 when ready, 1 when not (database down, or a pack's last KPIFLOW_READY_FAILED_PASSES
+    passes failed). The server's /readyz answers the same, plus whether its scheduler runs.
+    Files waiting: found in the last pass but still being written (changed within the settle
+    time) or gone while read; the next pass takes them. Rejected: whole files refused (see
+    the pack's `ledger --status rejected`).
+    """
+    from rich.table import Table
+
+    rt: Runtime = ctx.obj
+    result = readiness(rt, "n/a")
+    rows = [{"pack": p.pack, "ready": p.ready, "last_pass": p.last_status or "none yet",
+             "job": p.last_job, "finished_at": p.last_finished_at, "age_seconds": p.age_seconds,
+             "failed_in_a_row": p.failed_in_a_row, "files_waiting": p.files_waiting,
+             **{f"files_{k}": v for k, v in sorted(p.files.items())},
+             "last_error": p.last_error} for p in result.packs]
+    if fmt is Format.JSON:
+        emit([result.as_dict()], fmt, None)
+    else:
+        # One column per pack, one row per fact: fits a terminal with any number of facts.
+        table = Table("", *(p.pack for p in result.packs),
+                      title=f"kpiflow status: {'ready' if result.ready else 'NOT READY'}, "
+                      f"database {result.database}")
+        facts: dict[str, Callable[[PackHealth], str]] = {
+            "ready": lambda p: "yes" if p.ready else "NO",
+            "last pass": lambda p: f"{p.last_job} {p.last_status}" if p.last_status else "none yet",
+            "finished": lambda p: f"{_age(p.age_seconds)} ago" if p.age_seconds is not None else "",
+            "failed in a row": lambda p: str(p.failed_in_a_row),
+            "files waiting": lambda p: str(p.files_waiting),
+            "files ingested": lambda p: f"{p.files.get('ingested', 0):,}",
+            "files rejected": lambda p: f"{p.files.get('rejected', 0):,}",
+            "last error": lambda p: p.last_error or "",
+        }
+        for fact, show in facts.items():
+            table.add_row(fact, *(show(p) for p in result.packs))
+        emit(rows, fmt, table)
+    if not result.ready:
+        for reason in result.reasons:
+            err.print(f"[red]not ready:[/] {reason}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
+
+
+def misplaced_global(argv: list[str]) -> str | None:
+    """The remedy when a global option follows the sub-command that does not take it."""
+    group = typer.main.get_command(app)
+    # Typer vendors its own click: commands and options are recognised by their attributes.
+    takes_value = {o: not getattr(p, "is_flag", False) for p in group.params for o in p.opts
+                   if o.startswith("--")}
+    command: Any = group
+    path: list[str] = []
+    skip = False
+    for i, token in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        name = token.split("=", 1)[0]
+        if not path and takes_value.get(name) and "=" not in token:
+            skip = True
+        if token in getattr(command, "commands", {}):
+            command = command.commands[token]
+            path.append(token)
+            continue
+        own = {o for p in command.params for o in getattr(p, "opts", [])}
+        if path and name in takes_value and name not in own:
+            moved = [token] + (argv[i + 1:i + 2] if takes_value[name] and "=" not in token else [])
+            rest = [t for j, t in enumerate(argv) if not i <= j < i + len(moved)]
+            before = argv[:argv.index(path[0])]
+            after = rest[len(before):]
+            return (f"{name} is a global option: put it before the sub-command, "
+                    f"`kpiflow {' '.join(before + moved + after)}`")
+    return None
 
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    remedy = misplaced_global(sys.argv[1:])
+    if remedy is not None:
+        err.print(f"[red]error:[/] {remedy}", highlight=False, soft_wrap=True)
+        raise SystemExit(USAGE)
+    command = typer.main.get_command(app)
+    _no_flag_metavars(command)
+    command(prog_name="kpiflow")
+
+
+def _no_flag_metavars(command: Any) -> None:
+    """A flag takes no value: show none (Typer would print `<bool>` beside it)."""
+    for param in command.params:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _no_flag_metavars(sub)

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
         """`trusted_hosts` as a list, blanks dropped."""
         return [h.strip() for h in self.trusted_hosts.split(",") if h.strip()]
 
+    ready_failed_passes: int = Field(
+        3, ge=1, le=1000,
+        description="`/readyz` and `kpiflow status` report a pack not ready when its last this "
+        "many passes all failed.",
+    )
+
     @field_validator("engine", mode="before")
     @classmethod
     def _known_engine(cls, value: object) -> object:

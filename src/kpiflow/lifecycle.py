@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings
 from sqlalchemy.exc import SQLAlchemyError
 
 from kpiflow.engine.select import kpi_engine_factory
-from kpiflow.errors import DatabaseUnavailable
+from kpiflow.errors import DatabaseUnavailable, LockBusy
 from kpiflow.faults import from_environment
 from kpiflow.ingest import runlog
 from kpiflow.ingest.checkpoints import Checkpoints
@@ -44,8 +44,36 @@ def run_job(
     a failed pass is recorded as failed with its error before the error goes up.
     """
     chosen = job if isinstance(job, Job) else pack.job(job)
-    settings = pack_settings if pack_settings is not None else runtime.settings_for(pack)
     started = time.perf_counter()
+    try:
+        summary = _run(runtime, pack, chosen, progress, pack_settings, started)
+    except LockBusy:
+        raise  # not a pass: another one is running
+    except Exception as exc:
+        _log_pass(pack, chosen, "failed", time.perf_counter() - started, {}, exc)
+        raise
+    _log_pass(pack, chosen, "ok", time.perf_counter() - started, summary.counts())
+    return summary
+
+
+def _log_pass(pack: Pack[Any], job: Job[Any], outcome: str, seconds: float,
+              counts: dict[str, int | float], exc: BaseException | None = None) -> None:
+    """The one log line of a pass; its parts are also record fields (for JSON logs)."""
+    error = None if exc is None else (str(exc) or type(exc).__name__)
+    detail = error or " ".join(f"{k}={v}" for k, v in counts.items())
+    # A failed pass is a warning here: the caller reports the error (CLI red line, scheduler).
+    log.log(logging.INFO if exc is None else logging.WARNING,
+            "pass %s.%s %s in %.2fs: %s", pack.name, job.name, outcome, seconds, detail,
+            extra={"pack": pack.name, "job": job.name, "outcome": outcome,
+                   "seconds": round(seconds, 3), "counts": counts, "error": error})
+
+
+def _run(
+    runtime: Runtime, pack: Pack[S], chosen: Job[S], progress: Progress,
+    pack_settings: S | None, started: float,
+) -> Summary:
+    """The pass itself: schema, lock, run log, the job, its counts."""
+    settings = pack_settings if pack_settings is not None else runtime.settings_for(pack)
     with _database_errors(runtime):
         runtime.ensure_schema()
         db = runtime.db
@@ -76,8 +104,6 @@ def run_job(
             seconds = time.perf_counter() - started
             with db.begin() as conn:
                 runlog.finish(conn, run_id, summary.counts(), seconds)
-    log.info("%s.%s ok in %.2fs: %s", pack.name, chosen.name, seconds,
-             " ".join(f"{k}={v}" for k, v in summary.counts().items()))
     return summary
 
 

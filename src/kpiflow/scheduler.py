@@ -38,8 +38,8 @@ def run_scheduled(runtime: Runtime, pack: Pack[Any], job: Job[Any]) -> None:
         run_job(runtime, pack, job)
     except LockBusy as exc:
         log.info("%s skipped: %s", name, exc)
-    except KpiflowError as exc:
-        log.error("%s failed: %s", name, exc)
+    except KpiflowError:
+        pass  # run_job logged the failed pass (one line) and the run log has it
     except Exception:
         log.exception("%s crashed", name)
 

@@ -11,11 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
-from kpiflow.api import errors, hardening, jobs, runs
+from kpiflow.api import docs_assets, errors, hardening, health, jobs, metrics, runs
 from kpiflow.api.auth import read_guard
 from kpiflow.dashboard import app as dashboard_app
 from kpiflow.registry import ServeContext
@@ -48,7 +45,8 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
         finally:
             if scheduler is not None:
                 app.state.scheduler = None
-                scheduler.shutdown(wait=True)
+                if scheduler.running:  # it may have died: /readyz says so
+                    scheduler.shutdown(wait=True)
             for pack in reversed(started):
                 if pack.hooks.shutdown is not None:
                     pack.hooks.shutdown(contexts[pack.name])
@@ -60,28 +58,25 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         responses=errors.responses(503),
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.schedule = schedule
     app.state.engine = engine
     app.state.pack_resources = {name: ctx.resources for name, ctx in contexts.items()}
     app.state.scheduler = None  # the running scheduler, while `schedule` is on
     errors.install(app)
     hardening.install(app, runtime.settings)
 
-    @app.get("/healthz", tags=["core"])
-    def healthz() -> JSONResponse:
-        """Liveness and database reachability."""
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except DBAPIError:
-            return JSONResponse({"status": "degraded", "database": "unreachable"}, 503)
-        return JSONResponse({"status": "ok", "database": "ok",
-                             "packs": [p.name for p in runtime.packs]})
-
-    # Every API router, core's and the packs', goes through the same guard; /healthz, the docs
-    # and the dashboard's pages and static files are outside it.
+    # Every API router, core's and the packs', and /metrics go through the same guard; the
+    # probes (/healthz, /readyz), the docs and the dashboard's pages and static files do not.
     guard = read_guard(runtime.settings)
+    app.include_router(health.router)
+    app.include_router(metrics.router, **guard)
+    metrics.install(app, runtime, [c for p in runtime.packs if p.collectors is not None
+                                   for c in p.collectors(contexts[p.name])])
+    docs_assets.install(app)
     app.include_router(runs.router, **guard)
     app.include_router(jobs.router, **guard)
     for pack in runtime.packs:

@@ -31,7 +31,8 @@ WRONG = {"Authorization": "Bearer not-the-token"}
 NETWORK_READS = ["/api/v1/services-kpis/", "/api/v1/cell-kpis/", "/api/KPIs/",
                  "/api/v1/network/extent/?interval=5"]
 INGEST_READS = ["/api/v1/runs/", "/api/v1/ledger/", "/api/v1/quarantine/"]
-OPEN = ["/healthz", "/docs", "/openapi.json",
+OPEN = ["/healthz", "/readyz", "/docs", "/redoc", "/docs-assets/swagger-ui-bundle.js",
+        "/docs-assets/redoc.standalone.js", "/openapi.json",
         "/static/dashboard/dashboard.js", "/static/dashboard/dashboard.css"]
 
 
@@ -135,20 +136,22 @@ def test_pages_show_only_the_prompt_without_the_token(protected: TestClient, pat
 
 def test_every_api_route_of_core_and_packs_is_behind_the_token(sqlite_url: str,
                                                                tmp_path: Path) -> None:
-    """Not a list kept by hand: every operation in the schema but /healthz answers 401 without
-    the token (before its parameters are checked), and documents 401 and 403."""
+    """Not a list kept by hand: every operation in the schema but the probes (/healthz,
+    /readyz) answers 401 without the token (before its parameters are checked), and documents
+    401 and 403."""
     settings = make_settings(tmp_path, sqlite_url, api_token=TOKEN, api_token_reads=True)
     with TestClient(create_app(Runtime.build(settings, discover_packs()))) as client:
         paths = client.get("/openapi.json").json()["paths"]
-        operations = [(method, path) for path, ops in paths.items() if path != "/healthz"
-                      for method in ops]
+        operations = [(method, path) for path, ops in paths.items()
+                      if path not in ("/healthz", "/readyz") for method in ops]
         assert len(operations) >= 15
         for method, path in operations:
             reply = client.request(method, re.sub(r"\{[^}]+\}", "1", path))
             assert reply.status_code == 401, (method, path, reply.text)
             assert {"401", "403"} <= paths[path][method]["responses"].keys(), (method, path)
-    health = paths["/healthz"]["get"]["responses"]
-    assert "401" not in health and "403" not in health
+    for probe in ("/healthz", "/readyz"):
+        health = paths[probe]["get"]["responses"]
+        assert "401" not in health and "403" not in health
 
 
 def test_without_the_option_reads_document_no_401(sqlite_url: str, tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def network_run(settings: Settings) -> str:
     result = CliRunner().invoke(app, [
         "--database-url", settings.database_url, "--data-dir", str(settings.data_dir),
         "--state-dir", str(settings.state_dir), "network", "run"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # partly done: the site has bad files on purpose
     return result.output
 
 

@@ -107,6 +107,14 @@ def shell(request: Request, pages: tuple[Page, ...], current: str, title: str,
 <header class="top">
   <a class="brand" href="./">kpiflow</a>
   <nav aria-label="pages">{links}</nav>
+  <span class="refresh">
+    <label>Auto-refresh <select id="refresh-every" aria-label="auto-refresh interval">
+      <option value="0">off</option><option value="10">10 s</option>
+      <option value="30">30 s</option><option value="60" selected>1 min</option>
+      <option value="300">5 min</option></select></label>
+    <button type="button" id="refresh-pause" aria-pressed="false">Pause</button>
+    <span id="refresh-status" aria-live="polite"></span>
+  </span>
   <a class="docs" href="docs">API docs</a>
 </header>
 <main>
@@ -114,6 +122,7 @@ def shell(request: Request, pages: tuple[Page, ...], current: str, title: str,
 </main>
 {bokeh_js}
 <script src="static/dashboard/dashboard.js"></script>
+<script src="static/dashboard/refresh.js"></script>
 {page_js}
 </body>
 </html>

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -95,7 +96,13 @@ def test_ledger_and_quarantine_commands(tmp_path: Path, database_url: str) -> No
     (data / "mixed.txt").write_text(header + good + "1488355200000,x,1,1,1,1,1\n" + good[:-3] + "\n")
     (data / "junk.bin").write_bytes(b"\xff\xfe\x00\x00")
     args = ["--database-url", database_url, "--data-dir", str(data)]
-    assert runner.invoke(app, [*args, "network", "run"]).exit_code == 0
+    partly = runner.invoke(app, [*args, "network", "run"], terminal_width=300)
+    assert partly.exit_code == 3  # done, but a file was rejected and rows quarantined
+    assert ("partly done: 1 files rejected, 2 rows quarantined: see `kpiflow network ledger "
+            "--status rejected` and `kpiflow network quarantine`") in partly.stderr
+    as_json = runner.invoke(app, [*args, "network", "run", "--format", "json"])
+    assert as_json.exit_code == 0  # this pass found nothing new: nothing set aside
+    assert json.loads(as_json.stdout)[0]["files_unchanged"] == 2
     shown = runner.invoke(app, [*args, "network", "ledger"], terminal_width=200)
     assert shown.exit_code == 0, shown.output
     assert "mixed.txt" in shown.output and "junk.bin" in shown.output
@@ -107,6 +114,12 @@ def test_ledger_and_quarantine_commands(tmp_path: Path, database_url: str) -> No
     assert listed.exit_code == 0 and "2 of 2 rows" in listed.output
     assert "64-bit" in listed.output and "mixed.txt" in listed.output  # full text: the export
     target = tmp_path / "q.csv"
+    rows = json.loads(runner.invoke(app, [*args, "network", "quarantine", "--format", "json"]).stdout)
+    assert sorted((r["path"].rsplit("/", 1)[-1], r["line"]) for r in rows) == [
+        ("mixed.txt", 3), ("mixed.txt", 4)]
+    as_csv = runner.invoke(app, [*args, "network", "ledger", "--format", "csv"]).stdout
+    assert as_csv.splitlines()[0].startswith("id,pack,path,")
+    assert len(as_csv.splitlines()) == 3
     exported = runner.invoke(app, [*args, "network", "quarantine", "--export", str(target)])
     assert exported.exit_code == 0 and "wrote 2 quarantined rows" in exported.output
     with open(target, newline="") as handle:

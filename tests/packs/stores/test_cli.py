@@ -28,8 +28,10 @@ def _inputs(tmp_path: Path) -> list[str]:
 def test_load_report_explain(tmp_path: Path, sqlite_url: str) -> None:
     runner = CliRunner()
     db = ["--database-url", sqlite_url]
-    loaded = runner.invoke(app, [*db, "stores", "load", *_inputs(tmp_path)])
-    assert loaded.exit_code == 0, loaded.output
+    loaded = runner.invoke(app, [*db, "stores", "load", *_inputs(tmp_path)], terminal_width=300)
+    assert loaded.exit_code == 3, loaded.output  # partly done: one poll row is quarantined
+    assert ("partly done: 0 files rejected, 1 rows quarantined: see the Ingest page of the "
+            "dashboard, or GET /api/v1/ledger/?pack=stores") in loaded.stderr
     assert "status" in loaded.output and "rows/s" in loaded.output
     report = runner.invoke(app, [*db, "stores", "report", "--now", "2023-01-23T17:00:00Z"])
     assert report.exit_code == 0
@@ -80,3 +82,22 @@ def test_generate_writes_polls_for_the_given_stores(tmp_path: Path) -> None:
                                       str(out), "--days", "1", "--seed", "4"])
     assert result.exit_code == 0 and "for 2 stores" in result.output
     assert out.read_text().startswith("store_id,status,timestamp_utc\n")
+
+
+def test_load_with_every_file_rejected_exits_3(tmp_path: Path, sqlite_url: str) -> None:
+    (tmp_path / "s.csv").write_text("nothing,like,polls\n1,2,3\n")
+    (tmp_path / "h.csv").write_text("not a header at all\n")
+    loaded = CliRunner().invoke(app, ["--database-url", sqlite_url, "stores", "load", "--status",
+                                      str(tmp_path / "s.csv"), "--hours", str(tmp_path / "h.csv")],
+                                terminal_width=300)
+    assert loaded.exit_code == 3, loaded.output
+    assert "partly done: 2 files rejected, 0 rows quarantined" in loaded.stderr
+
+
+def test_generate_with_a_missing_file_is_one_line(tmp_path: Path) -> None:
+    missing = CliRunner().invoke(app, ["stores", "generate", "--hours", str(tmp_path / "no.csv"),
+                                       "--out", str(tmp_path / "o.csv")])
+    assert missing.exit_code == 1
+    assert missing.stderr.strip().count("\n") == 0
+    assert missing.stderr.startswith("error: cannot read the --hours/--timezones file: ")
+    assert str(tmp_path / "no.csv") in missing.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,18 @@ import typer
 from rich.table import Table
 from sqlalchemy import Connection, Engine
 
-from kpiflow.console import counts_table, fail, out, progress_reporter
+from kpiflow.console import (
+    Format,
+    FormatOption,
+    at_least,
+    counts_table,
+    emit,
+    fail,
+    note,
+    out,
+    progress_reporter,
+    rejected_hint,
+)
 from kpiflow.errors import ConfigError, KpiflowError
 from kpiflow.ingest import history
 from kpiflow.lifecycle import run_job
@@ -51,26 +63,45 @@ def _network_settings(rt: Runtime, top_n: int | None) -> NetworkSettings:
     return NetworkSettings(**{**net.model_dump(), "top_n": top_n})
 
 
-@app.command()
+class Interval(StrEnum):
+    """The KPI intervals, in minutes."""
+
+    FIVE_MINUTES = "5"
+    HOUR = "60"
+
+
+@app.command(epilog="Example: kpiflow --data-dir /srv/network network run --format json")
 def run(
     ctx: typer.Context,
     top_n: Annotated[int | None, typer.Option("--top-n", min=1, help="Ids per interval.")] = None,
+    fmt: FormatOption = Format.TABLE,
 ) -> None:
-    """Ingest new or changed files once and update the affected KPIs."""
+    """Ingest new or changed files once and update the affected KPIs.
+
+    Exit 0 done, 1 could not run (database, DATA_DIR), 3 done but some files were rejected or
+    rows quarantined. Files waiting: still being written (or gone) while read; the next pass
+    takes them.
+    """
     rt: Runtime = ctx.obj
     with progress_reporter() as progress:
         try:
             summary = run_job(rt, rt.pack(PACK), "ingest", progress, _network_settings(rt, top_n))
         except KpiflowError as exc:
             fail(exc)
-    out.print(counts_table(summary.counts(), "network run"))
+    counts = summary.counts()
+    emit([counts], fmt, counts_table(counts, "network run"))
+    if counts.get("files_waiting"):
+        note(f"{counts['files_waiting']:,} files waiting: still being written or gone while "
+             "read; the next pass takes them")
+    rejected_hint(PACK, int(counts.get("files_rejected", 0)), int(counts.get("bad_rows", 0)))
 
 
-@app.command()
+@app.command(epilog="Example: kpiflow network generate --out data --start 2026-03-01T00:00Z --hours 2")
 def generate(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
     start: Annotated[str, typer.Option(help="First interval, ISO 8601 (UTC if no zone).")],
-    hours: Annotated[float, typer.Option(min=1 / 12, help="Hours of data.")] = 1.0,
+    hours: Annotated[float, typer.Option(
+        callback=at_least(1 / 12, "5 minutes (1/12 hour)"), help="Hours of data.")] = 1.0,
     rows_per_interval: Annotated[int, typer.Option(min=1, max=50_000_000)] = 10_000,
     parts: Annotated[int, typer.Option(min=1, max=1000, help="Part files per interval.")] = 2,
     seed: Annotated[int, typer.Option(min=0)] = 0,
@@ -87,37 +118,54 @@ def generate(
     out.print(f"wrote {len(files):,} files, {rows:,} rows under {out_dir}")
 
 
-@app.command()
+@app.command(epilog="Example: kpiflow network top --interval 5 --at 2026-03-01T10:05Z")
 def top(
     ctx: typer.Context,
-    interval: Annotated[int, typer.Option(help="5 (minutes) or 60 (hourly).")] = 60,
+    interval: Annotated[Interval, typer.Option(help="Minutes: 5 or 60 (hourly).")] = Interval.HOUR,
     at: Annotated[str | None, typer.Option(help="Interval start, ISO 8601; default latest.")] = None,
+    fmt: FormatOption = Format.TABLE,
 ) -> None:
-    """Show the top services and cells of one interval."""
+    """Show the top services and cells of one interval.
+
+    Exit 0 also when the interval has no data: it says so on stderr (and JSON/CSV are empty).
+    """
     rt: Runtime = ctx.obj
-    if interval not in (5, 60):
-        fail("--interval must be 5 or 60")
+    minutes = int(interval.value)
     try:
         start = int(parse_instant(at).timestamp() * 1000) if at else None
         with _reader(rt).connect() as conn:
+            rows, tables = [], []
             for kpi in KPIS:
-                _print_top(conn, kpi, interval, start)
+                found, table = _top(conn, kpi, minutes, start)
+                rows += found
+                tables += [table] if table is not None else []
     except KpiflowError as exc:
         fail(exc)
+    for table in tables if fmt is Format.TABLE else []:
+        out.print(table)
+    if fmt is not Format.TABLE:
+        emit(rows, fmt, None)
 
 
-def _print_top(conn: Connection, kpi: Kpi, interval: int, start: int | None) -> None:
+def _top(conn: Connection, kpi: Kpi, interval: int, start: int | None
+         ) -> tuple[list[dict[str, object]], Table | None]:
     begin = start if start is not None else queries.latest_interval(conn, kpi, interval)
     if begin is None:
-        out.print(f"{kpi.name}: no data yet; run `kpiflow network run` first")
-        return
+        note(f"{kpi.name}: no data yet; run `kpiflow network run` first")
+        return [], None
     f = queries.KpiFilter(interval=interval, start=begin, end=begin + interval * 60_000)
     when = datetime.fromtimestamp(begin / 1000, UTC).isoformat().replace("+00:00", "Z")
+    found = queries.kpi_rows(conn, kpi, f)
+    if not found:
+        note(f"{kpi.name}: no data for the {interval}-minute interval from {when}")
+        return [], None
     table = Table("rank", kpi.id_column, kpi.value_column,
                   title=f"{kpi.name}, {interval}-minute interval from {when}")
-    for row in queries.kpi_rows(conn, kpi, f):
+    for row in found:
         table.add_row(str(row["rank"]), str(row[kpi.id_column]), f"{row[kpi.value_column]:,}")
-    out.print(table)
+    rows = [{"kpi": kpi.name, "interval": interval, "interval_start": when, "rank": r["rank"],
+             "id": r[kpi.id_column], "value": r[kpi.value_column]} for r in found]
+    return rows, table
 
 
 def _reader(rt: Runtime) -> Engine:
@@ -126,12 +174,13 @@ def _reader(rt: Runtime) -> Engine:
     return rt.db
 
 
-@app.command()
+@app.command(epilog="Example: kpiflow network ledger --status rejected --format csv")
 def ledger(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option(
         help="Only `ingested`, `rejected` or `unreadable` files.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+    fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Show each input file's status: rows, bad rows, and why a file was rejected."""
     rt: Runtime = ctx.obj
@@ -149,16 +198,17 @@ def ledger(
     for r in rows:
         table.add_row(r["path"], r["status"], f"{r['rows']:,}", f"{r['bad_rows']:,}",
                       r["updated_at"].strftime("%Y-%m-%d %H:%M:%S"), r["error"] or "")
-    out.print(table)
+    emit(rows, fmt, table)
 
 
-@app.command()
+@app.command(epilog="Example: kpiflow network quarantine --limit 20 --format json")
 def quarantine(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="Rows to show.")] = 50,
     export: Annotated[
         Path | None, typer.Option(help="Write every quarantined row to this CSV file.")
     ] = None,
+    fmt: FormatOption = Format.TABLE,
 ) -> None:
     """List quarantined rows (file, line, reason, raw text), or export them all as CSV."""
     rt: Runtime = ctx.obj
@@ -179,7 +229,7 @@ def quarantine(
         table.add_column(column, overflow="fold")
     for r in rows:
         table.add_row(r["path"], str(r["line"]), r["reason"], r["raw"])
-    out.print(table)
+    emit(rows, fmt, table)
 
 
 def _export_quarantine(conn: Connection, target: Path) -> int:

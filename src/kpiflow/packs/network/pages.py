@@ -55,7 +55,7 @@ def overview(ctx: PageContext) -> PageContent:
   <p class="hint" id="network-status" role="status" aria-live="polite">Loading…</p>
 </div>
 <section class="panel controls-panel">
-  <form class="controls" id="range-form" autocomplete="off">
+  <form class="controls" id="range-form" autocomplete="off" novalidate>
     <label>Interval
       <select id="interval">
         <option value="5">5 minutes</option>

@@ -36,7 +36,9 @@ def _kpi_select(kpi: Kpi, f: KpiFilter, *columns: Any) -> Select[Any]:
         conds.append(t.interval_start_timestamp >= f.start)
     if f.end is not None:
         conds.append(t.interval_end_timestamp <= f.end)
-    return select(*columns).where(and_(True, *conds))
+    # select_from: a bare count() names no table, and without a filter the query had no FROM
+    # (X-Total-Count was 1 whatever the table held).
+    return select(*columns).select_from(kpi.table).where(and_(True, *conds))
 
 
 def kpi_rows(conn: Connection, kpi: Kpi, f: KpiFilter) -> list[dict[str, Any]]:

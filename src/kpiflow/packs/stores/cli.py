@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kpiflow.console import counts_table, fail, out, progress_reporter
+from kpiflow.console import at_least, counts_table, fail, out, progress_reporter, rejected_hint
 from kpiflow.errors import ConfigError, KpiflowError
 from kpiflow.lifecycle import run_job
 from kpiflow.packs.stores import explain as ex
@@ -38,7 +38,8 @@ def _stores_settings(rt: Runtime) -> StoresSettings:
     return rt.settings_of(load.PACK, StoresSettings)
 
 
-@app.command("load")
+@app.command("load", epilog="Example: kpiflow stores load --status store_status.csv "
+             "--hours menu_hours.csv --timezones timezones.csv")
 def load_cmd(
     ctx: typer.Context,
     status: Annotated[Path | None, typer.Option(help="Polls: store_id, timestamp_utc, status.")] = None,
@@ -46,7 +47,10 @@ def load_cmd(
         help="Business hours: store_id, day|dayOfWeek, start_time_local, end_time_local.")] = None,
     timezones: Annotated[Path | None, typer.Option(help="Zones: store_id, timezone_str.")] = None,
 ) -> None:
-    """Load (or incrementally add) the CSV files; bad rows are quarantined with a reason."""
+    """Load (or incrementally add) the CSV files; bad rows are quarantined with a reason.
+
+    Exit 3 when a file was rejected or rows were quarantined (the rest is loaded).
+    """
     rt: Runtime = ctx.obj
     files = {k: v for k, v in (("status", status), ("hours", hours), ("timezones", timezones))
              if v is not None}
@@ -66,9 +70,13 @@ def load_cmd(
     out.print(counts_table(summary.counts(), "stores load: counts (kept in the run log)"))
     rate = summary.rows / summary.seconds if summary.seconds else 0.0
     out.print(f"{summary.rows:,} rows in {summary.seconds:.2f} s ({rate:,.0f} rows/s)")
+    rejected_hint("stores", sum(1 for f in summary.files if f.error),
+                  sum(f.bad_rows for f in summary.files),
+                  "the Ingest page of the dashboard, or GET /api/v1/ledger/?pack=stores and "
+                  "GET /api/v1/quarantine/?pack=stores")
 
 
-@app.command("report")
+@app.command("report", epilog="Example: kpiflow stores report --now 2023-01-25T18:13:22Z -o report.csv")
 def report_cmd(
     ctx: typer.Context,
     now: NowOption = None,
@@ -109,7 +117,7 @@ def _fmt(moment: datetime | None, none: str) -> str:
     return none if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-@app.command("explain")
+@app.command("explain", epilog="Example: kpiflow stores explain 8419537941919820732")
 def explain_cmd(ctx: typer.Context, store_id: str, now: NowOption = None) -> None:
     """Show one store's business intervals, polls and how each minute was counted."""
     rt: Runtime = ctx.obj
@@ -147,7 +155,7 @@ def explain_cmd(ctx: typer.Context, store_id: str, now: NowOption = None) -> Non
     out.print(row)
 
 
-@app.command("generate")
+@app.command("generate", epilog="Example: kpiflow stores generate --hours menu_hours.csv --days 2")
 def generate_cmd(
     out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")] = Path(
         "store_status.csv"),
@@ -155,7 +163,8 @@ def generate_cmd(
     timezones: Annotated[Path | None, typer.Option(help="Timezones file (store ids).")] = None,
     start: Annotated[str, typer.Option(help="First hour, ISO 8601 (UTC if no zone).")] =
         "2023-01-18T00:00:00Z",
-    days: Annotated[float, typer.Option(min=1 / 24, max=366, help="Days of polls.")] = 7.0,
+    days: Annotated[float, typer.Option(
+        callback=at_least(1 / 24, "1 hour (1/24 day)"), max=366, help="Days of polls.")] = 7.0,
     stores: Annotated[int, typer.Option(
         min=1, help="Synthetic store count when no hours/timezones file is given.")] = 1000,
     seed: Annotated[int, typer.Option(min=0)] = 0,
@@ -165,8 +174,11 @@ def generate_cmd(
         first = datetime.fromtimestamp(schema.parse_instant_us(start) / 1e6, UTC)
     except ValueError as exc:
         fail(f"--start: {exc}")
-    ids = gen.store_ids(hours, timezones) if (hours or timezones) else [
-        str(10**18 + i) for i in range(stores)]
+    try:
+        ids = gen.store_ids(hours, timezones) if (hours or timezones) else [
+            str(10**18 + i) for i in range(stores)]
+    except OSError as exc:
+        fail(f"cannot read the --hours/--timezones file: {exc}")
     if not ids:
         fail(ConfigError("no store ids in the given files"))
     count = gen.generate(ids, first, days, seed, out_file)

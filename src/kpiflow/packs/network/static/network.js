@@ -299,8 +299,14 @@
       event.preventDefault();
       const from = kpiflow.fromInputUtc($("from").value);
       const to = kpiflow.fromInputUtc($("to").value);
-      if (from === null || to === null || to <= from) {
-        setStatus("Pick a range whose end is after its start.", "error");
+      const problem =
+        from === null ? `From: "${$("from").value}" is not a date; write YYYY-MM-DD HH:MM (UTC), e.g. 2026-11-23 18:00.` :
+        to === null ? `To: "${$("to").value}" is not a date; write YYYY-MM-DD HH:MM (UTC), e.g. 2026-11-24 00:00.` :
+        to <= from ? `To (${$("to").value} UTC) must be later than From (${$("from").value} UTC).` : "";
+      $("from").setAttribute("aria-invalid", String(from === null || (to !== null && to <= from)));
+      $("to").setAttribute("aria-invalid", String(to === null || (from !== null && to <= from)));
+      if (problem) {
+        setStatus(problem, "error");
         return;
       }
       state.start = from;
