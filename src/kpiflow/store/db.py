@@ -71,13 +71,3 @@ def ping(engine: Engine, database_url: str) -> None:
             f"cannot reach database {redacted(database_url)}: {reason}"
         ) from exc
 
-
-def connect_checked(database_url: str) -> Engine:
-    """An engine that has answered a ping, or a DatabaseUnavailable naming the database."""
-    engine = make_engine(database_url)
-    try:
-        ping(engine, database_url)
-    except DatabaseUnavailable:
-        engine.dispose()
-        raise
-    return engine
