@@ -140,8 +140,10 @@ def test_reading_commands_never_migrate_nor_lock(tmp_path: Path, database_url: s
     shutil.copytree(SAMPLE, tmp_path / "data")
     ran = runner.invoke(app, [*args, "--data-dir", str(tmp_path / "data"), "network", "run"])
     assert ran.exit_code == 0, ran.output
-    runs = runner.invoke(app, [*args, "runs", "--pack", "network"], terminal_width=250)
+    runs = runner.invoke(app, [*args, "runs", "--pack", "network"])
     assert runs.exit_code == 0, runs.output
-    assert "ingest" in runs.output and "files new 40" in runs.output
-    assert "intervals updated" in runs.output
+    assert "network.ingest" in runs.output and "ok" in runs.output
+    for count in ("files new 4 ", "rows 40 ", "bad rows 0 ", "intervals updated 2 ",
+                  "hours updated 1 "):  # the pack's own counts, as they are
+        assert count in runs.output, runs.output
     assert runner.invoke(app, [*args, "network", "top"]).exit_code == 0
