@@ -22,11 +22,11 @@ import numpy as np
 import uvicorn
 from sqlalchemy import create_engine, insert
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.network import tables
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 from kpiflow.store.migrate import ensure_schema
 
 OUT = Path(__file__).resolve().parent / "out" / "dashboard"

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from typer.main import get_command
 
-from kpiflow.api.app import create_app
 from kpiflow.cli import app as cli_app
 from kpiflow.config import Settings
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])

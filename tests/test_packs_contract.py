@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
-from kpiflow.api.app import create_app
 from kpiflow.cli import app as cli_app
 from kpiflow.config import Settings
 from kpiflow.lifecycle import run_job
@@ -24,6 +23,7 @@ from kpiflow.packs.stores.jobs import ReportWorker
 from kpiflow.registry import Pack, discover_packs
 from kpiflow.runtime import Runtime
 from kpiflow.scheduler import build_scheduler, job_id, trigger
+from kpiflow.server import create_app
 from kpiflow.store.db import make_engine
 from kpiflow.store.migrate import upgrade
 from kpiflow.store.tables import metadata as core_metadata

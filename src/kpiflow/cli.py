@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -45,7 +45,7 @@ def root(
     ] = None,
 ) -> None:
     """Build the settings once: flags, then env vars, then `.env`, then defaults."""
-    flags = {"database_url": database_url, "data_dir": data_dir, "state_dir": state_dir}
+    flags: dict[str, Any] = {"database_url": database_url, "data_dir": data_dir, "state_dir": state_dir}
     try:
         settings = Settings(**{k: v for k, v in flags.items() if v is not None})
         runtime = Runtime.build(settings, PACKS)
@@ -105,7 +105,7 @@ def serve(
     """Serve the API (docs at /docs) and run every pack's jobs on schedule."""
     import uvicorn
 
-    from kpiflow.api.app import create_app
+    from kpiflow.server import create_app
 
     rt: Runtime = ctx.obj
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -58,6 +58,14 @@ class Settings(BaseSettings):
         "the dashboard's pages and static files stay open.",
     )
 
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _known_engine(cls, value: object) -> object:
+        # Before the Literal check, whose message ("Input should be ...") names no setting.
+        if value not in ENGINES:
+            raise ValueError(f"unknown engine {value!r}; engines: {', '.join(ENGINES)}")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _parseable_url(cls, value: str) -> str:

@@ -23,11 +23,11 @@ from kpiflow.errors import DatabaseUnavailable
 from kpiflow.faults import from_environment
 from kpiflow.ingest import runlog
 from kpiflow.ingest.checkpoints import Checkpoints
-from kpiflow.ingest.lock import LockCheck, run_lock
 from kpiflow.registry import Job, Pack, Progress, RunContext, Summary, no_progress
 from kpiflow.runtime import Runtime
 from kpiflow.state import StateStore
 from kpiflow.store.db import redacted
+from kpiflow.store.lock import LockCheck, run_lock
 
 log = logging.getLogger(__name__)
 

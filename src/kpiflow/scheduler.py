@@ -7,6 +7,7 @@ the pack's settings. Each run is a pass like any other: locked, recorded in the 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +15,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Connection
 
 from kpiflow.errors import ConfigError, KpiflowError, LockBusy
+from kpiflow.ingest import history
 from kpiflow.lifecycle import run_job
 from kpiflow.registry import Job, Pack
 from kpiflow.runtime import Runtime
@@ -41,12 +44,19 @@ def run_scheduled(runtime: Runtime, pack: Pack[Any], job: Job[Any]) -> None:
         log.exception("%s crashed", name)
 
 
+def _cron(job: Job[Any], settings: Any) -> tuple[str, str] | None:
+    """The job's crontab expression and its time zone (UTC unless the pack says), or None."""
+    if job.cron is None:
+        return None
+    return job.cron(settings), job.timezone(settings) if job.timezone is not None else "UTC"
+
+
 def trigger(runtime: Runtime, pack: Pack[Any], job: Job[Any]) -> BaseTrigger | None:
     """When the job runs: its interval, its cron expression, or None (on demand only)."""
     settings = runtime.settings_for(pack)
-    if job.cron is not None:
-        expression = job.cron(settings)
-        zone = job.timezone(settings) if job.timezone is not None else "UTC"
+    cron = _cron(job, settings)
+    if cron is not None:
+        expression, zone = cron
         try:
             return CronTrigger.from_crontab(expression, timezone=zone)
         except (ValueError, KeyError) as exc:
@@ -71,3 +81,45 @@ def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
                 name=job_id(pack, job), max_instances=1, coalesce=True, **first,
             )
     return scheduler
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """One job as `GET /api/v1/jobs/` and the Ingest page show it.
+
+    `every_seconds` or `cron` (with its `timezone`) says when it runs, neither: on demand.
+    `next_run_time` is set only while this process's scheduler runs the job; `last_run` is
+    the newest row of the run log for the job (None if it never ran).
+    """
+
+    pack: str
+    job: str
+    description: str
+    every_seconds: float | None
+    cron: str | None
+    timezone: str | None
+    next_run_time: datetime | None
+    last_run: dict[str, Any] | None
+
+
+def job_statuses(
+    runtime: Runtime, conn: Connection, running: BackgroundScheduler | None
+) -> list[JobStatus]:
+    """Every job of every pack, in pack then declaration order, with its next and last run."""
+    last = history.last_run_per_job(conn)
+    found = []
+    for pack in runtime.packs:
+        settings = runtime.settings_for(pack)
+        for job in pack.jobs:
+            cron = _cron(job, settings)
+            every = job.every(settings) if job.every is not None and cron is None else None
+            scheduled = running.get_job(job_id(pack, job)) if running is not None else None
+            found.append(JobStatus(
+                pack=pack.name, job=job.name, description=job.description,
+                every_seconds=every.total_seconds() if every is not None else None,
+                cron=cron[0] if cron is not None else None,
+                timezone=cron[1] if cron is not None else None,
+                next_run_time=scheduled.next_run_time if scheduled is not None else None,
+                last_run=last.get((pack.name, job.name)),
+            ))
+    return found

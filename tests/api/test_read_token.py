@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.stores import load
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 from tests.helpers import make_settings, run_pack
 
 TOKEN = "read-test-token"

@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, func, select
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
-from kpiflow.ingest.lock import run_lock
 from kpiflow.packs.network import generate
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
+from kpiflow.store.lock import run_lock
 from kpiflow.store.tables import runs
 from tests.dashboard.servers import serve
 from tests.helpers import make_settings, run_pack

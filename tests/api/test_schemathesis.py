@@ -11,10 +11,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 from tests.helpers import run_pack
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-data" / "network"

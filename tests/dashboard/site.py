@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.network import generate
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 from tests.browser import Console  # noqa: F401  (re-exported for the page tests)
 from tests.dashboard.servers import prefix_proxy, serve
 

@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.network import tables
 from kpiflow.packs.stores import load
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 from tests.browser import Console, screenshot
 from tests.dashboard.servers import serve
 from tests.dashboard.site import TOKEN, Site

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.registry import NoSettings, Pack, Page, discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 from tests import example_pack
 from tests.dashboard.servers import serve
 

@@ -16,13 +16,15 @@ from bokeh.models import (
     CustomJSTickFormatter,
     FactorRange,
     HoverTool,
-    LabelSet,
     NumeralTickFormatter,
     Range1d,
-    Span,
     TickFormatter,
 )
 from bokeh.models import Model as BokehModel
+
+# From their own modules: the stubs of bokeh.models do not re-export these two.
+from bokeh.models.annotations.geometry import Span
+from bokeh.models.annotations.labels import LabelSet
 from bokeh.plotting import figure
 
 ACCENT = "#e76f51"
@@ -70,7 +72,7 @@ def bar_chart(name: str, color: str, value_kind: str, value_label: str,
     p = figure(
         name=name,
         y_range=FactorRange(name=f"{name}-factors"),
-        x_range=Range1d(0, 1, name=f"{name}-values"),  # the page sets it from the data
+        x_range=Range1d(start=0, end=1, name=f"{name}-values"),  # the page sets it from the data
         height=330,
         sizing_mode="stretch_width",
         toolbar_location=None,
@@ -108,8 +110,8 @@ def series_chart(name: str, color: str, value_kind: str, value_label: str) -> fi
     p = figure(
         name=name,
         x_axis_type="datetime",
-        x_range=Range1d(0, 1, name=f"{name}-x"),  # the page sets both from the data
-        y_range=Range1d(0, 1, name=f"{name}-y"),
+        x_range=Range1d(start=0, end=1, name=f"{name}-x"),  # the page sets both from the data
+        y_range=Range1d(start=0, end=1, name=f"{name}-y"),
         height=250,
         sizing_mode="stretch_width",
         tools="xpan,xwheel_zoom,reset",

@@ -1,4 +1,4 @@
-"""The Ingest page (core): last runs, the ledger with per-file status, quarantined rows, Run now."""
+"""The Ingest page (core): scheduled jobs, last runs, the ledger, quarantined rows, Run now."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from kpiflow.dashboard.page import PageContent, PageContext
 from kpiflow.ingest import history
+from kpiflow.scheduler import JobStatus, job_statuses
 
 PAGE_SIZE = 25
 SCRIPT = (Path(__file__).parent / "static" / "ingest.js").read_text()
@@ -95,6 +96,50 @@ def _runs(ctx: PageContext) -> str:
         '<div class="scroll"><table id="runs"><thead><tr><th>started</th><th>pack</th>'
         "<th>job</th><th>status</th><th class=num>duration</th><th>counts</th>"
         "<th>error</th></tr></thead>"
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def _schedule(job: JobStatus) -> str:
+    if job.cron is not None:
+        return f"cron <code>{escape(job.cron)}</code> ({escape(job.timezone or 'UTC')})"
+    if job.every_seconds is None:
+        return "on demand"
+    seconds = job.every_seconds
+    for unit, scale in (("h", 3600), ("min", 60)):
+        if seconds >= scale and seconds % scale == 0:
+            return f"every {seconds / scale:g} {unit}"
+    return f"every {seconds:g} s"
+
+
+def _next_run(job: JobStatus) -> str:
+    if job.next_run_time is not None:
+        return _when(job.next_run_time)
+    if job.cron is None and job.every_seconds is None:
+        return "—"
+    return "not scheduled by this server"
+
+
+def _jobs(ctx: PageContext) -> str:
+    jobs = job_statuses(ctx.runtime, ctx.conn, ctx.request.app.state.scheduler)
+    if not jobs:
+        return '<p class="empty">No pack has a job.</p>'
+    body = "".join(
+        f'<tr data-job="{escape(j.pack)}.{escape(j.job)}">'
+        f"<td>{escape(j.pack)}</td><td>{escape(j.job)}</td>"
+        f"<td>{escape(j.description)}</td><td>{_schedule(j)}</td><td>{_next_run(j)}</td>"
+        + (f"<td>{_badge(j.last_run['status'])}</td><td>{_when(j.last_run['finished_at'])}</td>"
+           f"<td class=counts>{_counts(j.last_run['counts'])}</td>"
+           f"<td class=error>{escape(j.last_run['error'] or '')}</td>"
+           if j.last_run is not None else
+           '<td colspan=4 class="empty">never ran</td>')
+        + "</tr>"
+        for j in jobs
+    )
+    return (
+        '<div class="scroll"><table id="jobs"><thead><tr><th>pack</th><th>job</th>'
+        "<th>what it does</th><th>schedule</th><th>next run</th><th>last run</th>"
+        "<th>finished</th><th>counts</th><th>error</th></tr></thead>"
         f"<tbody>{body}</tbody></table></div>"
     )
 
@@ -191,6 +236,7 @@ def render(ctx: PageContext) -> PageContent:
     body = f"""
 <h1>Ingest</h1>
 <section class="panel"><h2>Run now</h2>{_run_now(ctx)}</section>
+<section class="panel" id="scheduled-jobs"><h2>Scheduled jobs</h2>{_jobs(ctx)}</section>
 <section class="panel"><h2>Last runs</h2>{_runs(ctx)}</section>
 <section class="panel" id="quarantine"><h2>Quarantined rows</h2>{_quarantine(ctx)}</section>
 <section class="panel" id="ledger"><h2>Ledger: every file seen</h2>{_ledger(ctx)}</section>

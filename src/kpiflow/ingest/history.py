@@ -22,6 +22,15 @@ def last_runs(conn: Connection, pack: str | None = None, limit: int = 20) -> lis
     return [row | {"counts": runlog.decode_counts(row["counts"])} for row in _rows(conn, stmt)]
 
 
+def last_run_per_job(conn: Connection) -> dict[tuple[str, str], dict[str, Any]]:
+    """The newest pass of each job, by (pack, job), with its counts decoded."""
+    newest = (select(func.max(runs.c.id).label("id")).where(runs.c.job.is_not(None))
+              .group_by(runs.c.pack, runs.c.job).subquery())
+    stmt = select(runs).join(newest, runs.c.id == newest.c.id)
+    return {(row["pack"], row["job"]): row | {"counts": runlog.decode_counts(row["counts"])}
+            for row in _rows(conn, stmt)}
+
+
 def ledger_status_counts(conn: Connection, pack: str | None = None) -> dict[str, int]:
     """How many files the ledger holds per status."""
     stmt = select(ledger.c.status, func.count()).group_by(ledger.c.status)

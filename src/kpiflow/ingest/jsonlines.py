@@ -10,10 +10,11 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from io import BufferedIOBase
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from kpiflow.ingest.quarantine import BadRow, printable
 
@@ -28,11 +29,12 @@ class JsonLine:
     value: dict[str, Any]
 
 
-def _open(path: Path) -> IO[bytes]:
+def _open(path: Path) -> BufferedIOBase:
     handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, which closes it
     if handle.read(2) == GZIP_MAGIC:
-        handle.seek(0)
-        return gzip.GzipFile(fileobj=handle, mode="rb")  # closes with its fileobj below
+        # A GzipFile given a fileobj never closes it: let gzip open (and close) the file.
+        handle.close()
+        return gzip.open(path, "rb")
     handle.seek(0)
     return handle
 
@@ -43,7 +45,7 @@ def read_json_lines(path: Path) -> Iterator[JsonLine | BadRow]:
         yield from parse_json_lines(raw)
 
 
-def parse_json_lines(stream: IO[bytes]) -> Iterator[JsonLine | BadRow]:
+def parse_json_lines(stream: Iterable[bytes]) -> Iterator[JsonLine | BadRow]:
     """Every object of a binary JSON-lines stream, or a BadRow for each bad line."""
     number = 0
     try:

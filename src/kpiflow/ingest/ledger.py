@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Select, insert, select, update
 
+from kpiflow.store.db import inserted_id
 from kpiflow.store.tables import ledger
 
 INGESTED = "ingested"
@@ -77,7 +78,7 @@ def record(
     result = conn.execute(
         insert(ledger).values(pack=pack, path=path, first_seen_at=now, **values)
     )
-    return int(result.inserted_primary_key[0])
+    return inserted_id(result)
 
 
 def touch(conn: Connection, entry: LedgerEntry, stamp: tuple[int, int, int, int]) -> None:

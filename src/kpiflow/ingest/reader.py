@@ -136,7 +136,7 @@ def read_int_csv(data: bytes, columns: tuple[str, ...]) -> ParsedCsv:
         except pl.exceptions.PolarsError:
             frame = None
         complete = frame is not None and frame.height == lines - 1
-        if complete and frame.null_count().sum_horizontal()[0] == 0:
+        if frame is not None and complete and frame.null_count().sum_horizontal()[0] == 0:
             line = pl.int_range(2, frame.height + 2, dtype=pl.Int64, eager=True).alias(LINE)
             return ParsedCsv(frame.with_columns(line), [])
     return _read_line_by_line(data, names, indices, columns)

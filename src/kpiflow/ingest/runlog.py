@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert, update
 
+from kpiflow.store.db import inserted_id
 from kpiflow.store.tables import runs
 
 RUNNING, OK, FAILED, INTERRUPTED = "running", "ok", "failed", "interrupted"
@@ -24,7 +25,7 @@ def start(conn: Connection, pack: str, job: str) -> int:
         insert(runs).values(pack=pack, job=job, started_at=datetime.now(UTC), status=RUNNING,
                             counts="{}")
     )
-    return int(result.inserted_primary_key[0])
+    return inserted_id(result)
 
 
 def finish(

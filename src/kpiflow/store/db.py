@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -71,3 +71,10 @@ def ping(engine: Engine, database_url: str) -> None:
             f"cannot reach database {redacted(database_url)}: {reason}"
         ) from exc
 
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key of the one row an INSERT added."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise ValueError("not the result of a one-row INSERT")
+    return int(key[0])

@@ -12,8 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from kpiflow.ingest.lock import run_lock
 from kpiflow.registry import Pack
+from kpiflow.store.lock import run_lock
 
 CORE_MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.network import tables
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 from tests.browser import Console, screenshot
 from tests.dashboard.servers import serve
 from tests.dashboard.site import START, Site

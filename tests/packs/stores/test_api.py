@@ -8,14 +8,14 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from kpiflow.api.app import create_app
-from kpiflow.ingest.lock import run_lock
 from kpiflow.packs.stores import jobs
 from kpiflow.packs.stores.config import StoresSettings
 from kpiflow.packs.stores.tables import reports
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 from kpiflow.store.db import make_engine
+from kpiflow.store.lock import run_lock
 from tests.helpers import run_pack
 
 HEADER = ("store_id,uptime_last_hour,uptime_last_day,uptime_last_week,downtime_last_hour,"
@@ -160,9 +160,9 @@ def test_hourly_job_on_an_empty_database(stores_db) -> None:
 def test_stores_page_renders_on_every_database(stores_any_db) -> None:
     from fastapi.testclient import TestClient
 
-    from kpiflow.api.app import create_app
     from kpiflow.registry import discover_packs
     from kpiflow.runtime import Runtime
+    from kpiflow.server import create_app
 
     stores_any_db.load(status="store_id,status,timestamp_utc\nA7,active,2023-01-23 15:14:00 UTC\n")
     runtime = Runtime.build(stores_any_db.settings, discover_packs())

@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from kpiflow.api.app import create_app
 from kpiflow.config import Settings
 from kpiflow.packs.stores import generate, load
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
+from kpiflow.server import create_app
 from tests.browser import screenshot
 from tests.dashboard.servers import serve
 from tests.helpers import run_pack

@@ -33,8 +33,9 @@ class Universe:
 
 
 def _zipf_weights(n: int, s: float, offset: float = 1.0) -> np.ndarray:
-    w = 1.0 / (np.arange(n) + offset) ** s
-    return w / w.sum()
+    w: np.ndarray = 1.0 / (np.arange(n) + offset) ** s
+    weights: np.ndarray = w / w.sum()
+    return weights
 
 
 def make_universe(rows_per_interval: int, seed: int) -> Universe:

@@ -26,6 +26,7 @@ from kpiflow.packs.network.schema import START, interval_from_name
 from kpiflow.packs.network.tables import content_intervals, dirty_intervals
 from kpiflow.registry import RunContext, Summary
 from kpiflow.state import StateStore
+from kpiflow.store.tables import ledger as ledger_table
 from kpiflow.store.upsert import insert_missing
 
 PACK = "network"
@@ -262,7 +263,7 @@ def _interval_counts(built: partials.Partials, path: str) -> dict[int, tuple[int
 
 def _counted(conn: Connection, sha: str) -> bool:
     """True when an ingested file already holds this content (so its KPIs include it)."""
-    lc = ledger.ledger.c
+    lc = ledger_table.c
     stmt = select(lc.id).where(lc.pack == PACK, lc.status == ledger.INGESTED, lc.sha256 == sha)
     return conn.execute(stmt.limit(1)).first() is not None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, select
 
 from kpiflow.ingest.ledger import counted_contents
 from kpiflow.packs.network.kpis import Kpi
@@ -62,7 +62,8 @@ def latest_interval(conn: Connection, kpi: Kpi, interval: int) -> int | None:
     """Start of the newest interval of the given length that has KPI rows."""
     t = kpi.table.c
     stmt = select(func.max(t.interval_start_timestamp)).where(t.interval == interval)
-    return conn.execute(stmt).scalar_one()
+    newest: int | None = conn.execute(stmt).scalar_one()
+    return newest
 
 
 def coverage(
@@ -75,7 +76,7 @@ def coverage(
     ci = content_intervals.c
     length = FIVE_MINUTES_MS if interval == 5 else HOUR_MS
     bucket = (ci.interval_start_timestamp - ci.interval_start_timestamp % length).label("bucket")
-    conds = [ci.sha256.in_(counted_contents("network"))]
+    conds: list[ColumnElement[bool]] = [ci.sha256.in_(counted_contents("network"))]
     if start is not None:
         conds.append(ci.interval_start_timestamp >= start)
     if end is not None:

@@ -23,12 +23,12 @@ from sqlalchemy import Engine, insert, update
 
 from kpiflow.config import Settings
 from kpiflow.errors import KpiflowError, LockBusy, StateError
-from kpiflow.ingest.lock import run_lock
 from kpiflow.packs.stores import queries
 from kpiflow.packs.stores import report as rep
 from kpiflow.packs.stores.config import StoresSettings
 from kpiflow.packs.stores.tables import reports
 from kpiflow.registry import Progress, RunContext, ServeContext, Summary, no_progress
+from kpiflow.store.lock import run_lock
 
 log = logging.getLogger(__name__)
 

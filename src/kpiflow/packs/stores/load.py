@@ -107,7 +107,7 @@ def _load_one(db: Engine, kind: str, path: Path) -> FileResult:
         existing = ledger.load(conn, PACK).get(key)
     if existing is not None and existing.sha256 == sha and existing.status == ledger.INGESTED:
         return FileResult(kind, str(path), "unchanged", existing.rows, existing.bad_rows)
-    meta = {"path": key, "sha256": sha, "existing": existing,
+    meta: dict[str, Any] = {"path": key, "sha256": sha, "existing": existing,
             "stamp": (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)}
     parser = {"status": schema.parse_status, "hours": schema.parse_hours,
               "timezones": schema.parse_timezones}[kind]
@@ -179,7 +179,7 @@ def _copy_postgres(raw: Any, rows: pl.DataFrame) -> int:
                 copy.write(chunk.write_csv(include_header=False, separator="\t"))
         cur.execute("INSERT INTO stores_polls SELECT * FROM stores_polls_in "
                     "ON CONFLICT (store_key, ts_us) DO NOTHING")
-        return max(cur.rowcount, 0)
+        return int(max(cur.rowcount, 0))
 
 
 def _write_hours(conn: Connection, frame: pl.DataFrame) -> int:

@@ -105,7 +105,8 @@ def measure(
     span = hi_us - lo_us + 1
 
     def axis(idx: np.ndarray, t: np.ndarray) -> np.ndarray:
-        return idx * span + (np.clip(t, lo_us, hi_us) - lo_us)
+        position: np.ndarray = idx * span + (np.clip(t, lo_us, hi_us) - lo_us)
+        return position
 
     seg_idx = segments["idx"].to_numpy()
     seg_a = axis(seg_idx, segments["start_us"].to_numpy())

@@ -1,4 +1,9 @@
-"""create_app(runtime): the FastAPI app with the core routes and every pack's router."""
+"""create_app(runtime): the served app, assembled from the core routes (`kpiflow.api`), the
+dashboard (`kpiflow.dashboard`), every pack's router, hooks and pages, and the scheduler.
+
+It sits above both `kpiflow.api` and `kpiflow.dashboard` (the dashboard builds on the API's
+auth and dependencies), so neither package imports the other's assembly (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from kpiflow.api import errors, runs
+from kpiflow.api import errors, jobs, runs
 from kpiflow.api.auth import read_guard
 from kpiflow.dashboard import app as dashboard_app
 from kpiflow.registry import ServeContext
@@ -38,9 +43,11 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
 
                 scheduler = build_scheduler(runtime)
                 scheduler.start()
+                app.state.scheduler = scheduler  # `GET /api/v1/jobs/` reads next run times
             yield
         finally:
             if scheduler is not None:
+                app.state.scheduler = None
                 scheduler.shutdown(wait=True)
             for pack in reversed(started):
                 if pack.hooks.shutdown is not None:
@@ -57,6 +64,7 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
     app.state.runtime = runtime
     app.state.engine = engine
     app.state.pack_resources = {name: ctx.resources for name, ctx in contexts.items()}
+    app.state.scheduler = None  # the running scheduler, while `schedule` is on
     errors.install(app)
 
     @app.get("/healthz", tags=["core"])
@@ -74,6 +82,7 @@ def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
     # and the dashboard's pages and static files are outside it.
     guard = read_guard(runtime.settings)
     app.include_router(runs.router, **guard)
+    app.include_router(jobs.router, **guard)
     for pack in runtime.packs:
         if pack.router is not None:
             app.include_router(pack.router, **guard)

@@ -28,16 +28,29 @@ def _advisory_key(name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _try_server_lock(conn: Connection, name: str) -> bool:
-    if conn.dialect.name == "postgresql":
-        stmt = text("SELECT pg_try_advisory_lock(:k)")
-        return bool(conn.execute(stmt, {"k": _advisory_key(name)}).scalar())
+def _server_lock_name(conn: Connection, name: str) -> str:
     # MariaDB lock names are server-wide, PostgreSQL advisory keys per database: scope by database.
     database = conn.execute(text("SELECT DATABASE()")).scalar() or ""
     scoped = f"{name}:{database}"
     if len(scoped) > 64:
         scoped = f"{name[:40]}:{hashlib.blake2b(database.encode(), digest_size=8).hexdigest()}"
-    return conn.execute(text("SELECT GET_LOCK(:n, 0)"), {"n": scoped}).scalar() == 1
+    return scoped
+
+
+def _try_server_lock(conn: Connection, name: str) -> bool:
+    if conn.dialect.name == "postgresql":
+        stmt = text("SELECT pg_try_advisory_lock(:k)")
+        return bool(conn.execute(stmt, {"k": _advisory_key(name)}).scalar())
+    stmt = text("SELECT GET_LOCK(:n, 0)")
+    return conn.execute(stmt, {"n": _server_lock_name(conn, name)}).scalar() == 1
+
+
+def _release_server_lock(conn: Connection, name: str) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _advisory_key(name)})
+    else:
+        conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": _server_lock_name(conn, name)})
+    conn.commit()
 
 
 @contextmanager
@@ -105,4 +118,9 @@ def run_lock(
         try:
             yield check
         finally:
-            conn.invalidate()  # closing the session releases the lock on the server
+            # Released explicitly: a closed session frees the lock too, but only once the
+            # server has noticed, so the next pass of this process could find it still taken.
+            try:
+                _release_server_lock(conn, f"kpiflow:{name}")
+            except SQLAlchemyError:
+                conn.invalidate()  # the connection is gone; the server frees the lock with it

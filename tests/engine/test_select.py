@@ -1,0 +1,47 @@
+"""KPIFLOW_ENGINE picks the KPI engine; an unknown name is a clear error listing the engines."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from kpiflow.config import ENGINES, Settings
+from kpiflow.engine.duckdb_engine import DuckDBEngine
+from kpiflow.engine.select import kpi_engine_factory
+
+KPIFLOW = Path(sys.executable).with_name("kpiflow")
+
+
+def test_duckdb_is_the_default_engine() -> None:
+    engine = kpi_engine_factory(Settings())()
+    try:
+        assert isinstance(engine, DuckDBEngine)
+    finally:
+        engine.close()
+
+
+def test_an_unknown_engine_names_the_engines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KPIFLOW_ENGINE", "nope")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert f"unknown engine 'nope'; engines: {', '.join(ENGINES)}" in str(caught.value)
+
+
+def test_the_cli_says_so_in_one_line_and_exits_1(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KPIFLOW_")}
+    env |= {"KPIFLOW_ENGINE": "nope", "DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}",
+            "NO_COLOR": "1", "COLUMNS": "200"}
+    done = subprocess.run([str(KPIFLOW), "db", "upgrade"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert lines == [f"error: invalid setting engine: unknown engine 'nope'; engines: "
+                     f"{', '.join(ENGINES)}"]
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "k.db").exists()  # nothing was done
