@@ -268,12 +268,12 @@ STAGES = (
     ("KPI SQL (DuckDB over the state)", ("query",)),
     ("KPI upsert (SQLite)", ("_write_kpi",)),
     ("ledger, quarantine, dirty marks (SQLite)", ("_ingest_content", "_ingest_files")),
-    ("recompute bookkeeping (SQLite)", ("_recompute_dirty",)),
+    ("recompute bookkeeping (SQLite)", ("recompute_dirty", "_active_contents")),
     ("prune unreferenced state", ("_prune",)),
 )
 SPY_RATE = 200
-OUR_FILES = ("pipeline.py", "partials.py", "reader.py", "validate.py", "state.py",
-             "duckdb_engine.py", "discover.py", "migrate.py")
+OUR_FILES = ("pipeline.py", "partials.py", "recompute.py", "reader.py", "validate.py",
+             "state.py", "duckdb_engine.py", "discover.py", "migrate.py")
 
 
 def _stage_of(frames: list[tuple[str, str]]) -> str:

@@ -119,14 +119,14 @@ def runs(
             rows = history.last_runs(conn, pack, limit)
     except KpiflowError as exc:
         fail(exc)
-    table = Table("started (UTC)", "pack", "job", "status", "seconds", "counts", "error",
-                  title=f"last {len(rows):,} runs, newest first")
+    table = Table("started (UTC)", "job", "status", title=f"last {len(rows):,} runs, newest first")
+    table.add_column("counts", no_wrap=True, min_width=24)
+    table.add_column("error", overflow="fold")
     for r in rows:
-        counts = ", ".join(f"{k.replace('_', ' ')} {format_count(v)}"
-                           for k, v in r["counts"].items())
-        seconds = "" if r["seconds"] is None else f"{r['seconds']:.2f}"
-        table.add_row(r["started_at"].strftime("%Y-%m-%d %H:%M:%S"), r["pack"], r["job"] or "",
-                      r["status"], seconds, counts, r["error"] or "")
+        counts = "\n".join(f"{k.replace('_', ' ')} {format_count(v)}"  # one a line: no wrap
+                            for k, v in r["counts"].items())
+        table.add_row(r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                      f"{r['pack']}.{r['job'] or ''}", r["status"], counts, r["error"] or "")
     out.print(table)
 
 

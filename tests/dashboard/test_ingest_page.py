@@ -73,6 +73,7 @@ def test_run_now_is_refused_without_the_token_and_runs_with_it(
     # late part files for the first half hour (already seen): they update old intervals
     generate.generate(site.data / "late", START, 0.5,
                       rows_per_interval=600, parts=1, seed=3)
+    page.select_option("#run-pack", "network")  # not the first pack by name any more
     page.fill("#run-token", TOKEN)
     page.click("#run-button")
     page.wait_for_selector("#run-status.ok, #run-status.error", timeout=120_000)
@@ -104,6 +105,7 @@ def test_run_now_is_disabled_when_no_token_is_configured(
 def test_run_now_behind_a_path_prefix(site: Site, browser_page: tuple[Any, Console]) -> None:
     page, console = browser_page
     _open(page, f"{site.url_prefixed}/ingest")
+    page.select_option("#run-pack", "network")  # not the first pack by name any more
     page.fill("#run-token", TOKEN)
     page.click("#run-button")
     page.wait_for_selector("#run-status.ok, #run-status.error", timeout=120_000)

@@ -4,7 +4,7 @@ Columns are matched by header name (any order, any case, aliases allowed; extra 
 ignored). `read_int_csv` types every wanted column as Int64: a valid field is an optional sign
 and ASCII digits that fit in int64, spaces and tabs around it tolerated, no quoting (a quote
 makes the field invalid). `read_text_csv` keeps the wanted columns as stripped strings (quoting
-allowed) for a pack's own rules, which `first_reason` and `split_bad` turn into bad rows.
+allowed) for a pack to type; `kpiflow.ingest.validate.check_rows` applies its row rules.
 Blank lines carry no row; `gunzip` opens a gzip file recognised by its magic bytes.
 
 Well-formed files take one polars parse. A file with any structural doubt (a field that did not
@@ -31,7 +31,6 @@ from kpiflow.ingest.quarantine import BadRow, printable
 BOM = b"\xef\xbb\xbf"
 INT_BYTES = b"0123456789+-"  # a field with any other byte cannot be an integer
 LINE = "__line"
-REASON = "__reason"
 
 
 class FileRejected(Exception):
@@ -275,25 +274,3 @@ def _is_utf8(data: bytes) -> bool:
         return False
     return True
 
-
-def first_reason(*checks: tuple[pl.Expr, str]) -> pl.Expr:
-    """The reason of the first failing check (a null when the row passes every check): a
-    pack's row rules as one `REASON` column for `split_bad`."""
-    expr = pl.lit(None, dtype=pl.String)
-    for failed, reason in reversed(checks):
-        expr = pl.when(failed).then(pl.lit(reason)).otherwise(expr)
-    return expr
-
-
-def split_bad(data: bytes, parsed: ParsedCsv) -> ParsedCsv:
-    """Move the rows whose `REASON` is set into the bad rows (with their raw line, in line
-    order); keep the rest, without the `REASON` column."""
-    frame = parsed.frame
-    if frame[REASON].null_count() == frame.height:  # the common case: every row is good
-        return ParsedCsv(frame.drop(REASON), parsed.bad)
-    rejected = frame.filter(pl.col(REASON).is_not_null()).select(LINE, REASON)
-    raw_lines = data.removeprefix(BOM).split(b"\n")
-    bad = parsed.bad + [BadRow(line, reason, printable(raw_lines[line - 1].rstrip(b"\r")))
-                        for line, reason in rejected.iter_rows()]
-    bad.sort(key=lambda b: b.line)
-    return ParsedCsv(frame.filter(pl.col(REASON).is_null()).drop(REASON), bad)

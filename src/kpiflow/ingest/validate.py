@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from kpiflow.ingest.reader import LINE
+from kpiflow.ingest.quarantine import BadRow, printable
+from kpiflow.ingest.reader import LINE, ParsedCsv
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,15 @@ def raw_lines(data: bytes, numbers: Sequence[int]) -> dict[int, bytes]:
             found[number] = raw.rstrip(b"\r")
     return found
 
+
+
+def check_rows(data: bytes, parsed: ParsedCsv, rules: Sequence[Rule]) -> ParsedCsv:
+    """The rows of `parsed` meeting every rule, and its bad rows plus those breaking one (the
+    first rule's reason, the raw line from `data`), in line order."""
+    valid, broken = apply_rules(parsed.frame, rules)
+    if not broken:
+        return ParsedCsv(valid, parsed.bad)
+    texts = raw_lines(data, [line for line, _ in broken])
+    bad = [*parsed.bad, *(BadRow(line, reason, printable(texts[line])) for line, reason in broken)]
+    bad.sort(key=lambda b: b.line)
+    return ParsedCsv(valid, bad)

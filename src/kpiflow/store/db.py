@@ -72,17 +72,6 @@ def ping(engine: Engine, database_url: str) -> None:
         ) from exc
 
 
-def connect_checked(database_url: str) -> Engine:
-    """An engine that has answered a ping, or a DatabaseUnavailable naming the database."""
-    engine = make_engine(database_url)
-    try:
-        ping(engine, database_url)
-    except DatabaseUnavailable:
-        engine.dispose()
-        raise
-    return engine
-
-
 def inserted_id(result: CursorResult[Any]) -> int:
     """The primary key of the one row an INSERT added."""
     key = result.inserted_primary_key

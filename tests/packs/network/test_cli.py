@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+from sqlalchemy import create_engine, inspect
 from typer.testing import CliRunner
 
 from kpiflow.cli import app
@@ -133,3 +134,29 @@ def test_ledger_and_quarantine_commands(tmp_path: Path, database_url: str) -> No
     nowhere = runner.invoke(app, [*args, "network", "quarantine", "--export",
                                   str(tmp_path / "no" / "such" / "dir.csv")])
     assert nowhere.exit_code == 1 and "cannot write" in nowhere.output
+
+
+def test_reading_commands_never_migrate_nor_lock(tmp_path: Path, database_url: str) -> None:
+    """`top`, `ledger`, `quarantine` and `kpiflow runs` only read: on a bare database they say
+    how to make the schema, in one line, and leave the database as it was."""
+    args = ["--database-url", database_url, "--state-dir", str(tmp_path / "state")]
+    for command in (["network", "top"], ["network", "ledger"], ["network", "quarantine"],
+                    ["runs"]):
+        bare = runner.invoke(app, [*args, *command])
+        assert bare.exit_code == 1 and bare.output.count("\n") == 1, bare.output
+        assert "no up-to-date kpiflow schema" in bare.output
+        assert "run a pass first, or `kpiflow db upgrade`" in bare.output
+    engine = create_engine(database_url)
+    assert inspect(engine).get_table_names() == []  # nothing was created
+    engine.dispose()
+    assert not (tmp_path / "state").exists()  # no lock file either
+    shutil.copytree(SAMPLE, tmp_path / "data")
+    ran = runner.invoke(app, [*args, "--data-dir", str(tmp_path / "data"), "network", "run"])
+    assert ran.exit_code == 0, ran.output
+    runs = runner.invoke(app, [*args, "runs", "--pack", "network"])
+    assert runs.exit_code == 0, runs.output
+    assert "network.ingest" in runs.output and "ok" in runs.output
+    for count in ("files new 4 ", "rows 40 ", "bad rows 0 ", "intervals updated 2 ",
+                  "hours updated 1 "):  # the pack's own counts, as they are
+        assert count in runs.output, runs.output
+    assert runner.invoke(app, [*args, "network", "top"]).exit_code == 0

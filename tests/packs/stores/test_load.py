@@ -133,3 +133,20 @@ def test_structural_oddities_keep_their_line_numbers(stores_db) -> None:
     assert _reasons(stores_db.settings.database_url) == [(3, "expected 3 fields, found 4")]
     row = stores_db.report(now="2023-01-23T12:00:00Z")["s"]
     assert row["downtime_last_hour"] == 60.0
+
+
+def test_a_gzip_file_is_read_as_its_csv_and_a_broken_one_is_rejected(stores_db) -> None:
+    import gzip
+
+    text = ("store_id,timestamp_utc,status\ns,2023-01-23 10:00:00,active\n"
+            "s,not a time,active\ns,2023-01-23 11:00:00,inactive\n")
+    packed = stores_db.tmp / "polls.csv.gz"
+    packed.write_bytes(gzip.compress(text.encode()))
+    loaded = stores_db.load_files({"status": packed}).files[0]
+    assert (loaded.outcome, loaded.rows, loaded.bad_rows) == ("loaded", 2, 1)
+    assert _reasons(stores_db.settings.database_url) == [(3, "timestamp_utc")]
+    broken = stores_db.tmp / "cut.csv.gz"
+    broken.write_bytes(gzip.compress(text.encode())[:30])
+    cut = stores_db.load_files({"status": broken}).files[0]
+    assert cut.outcome == "rejected" and cut.error.startswith("not a readable gzip file")
+    assert _count(stores_db.settings.database_url, polls) == 2

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from kpiflow.ingest.quarantine import BadRow, printable
+from kpiflow.ingest.quarantine import BadRow
 from kpiflow.ingest.reader import LINE, header_names, read_int_csv
-from kpiflow.ingest.validate import apply_rules, raw_lines
+from kpiflow.ingest.validate import check_rows
 from kpiflow.packs.network import privacy
 from kpiflow.packs.network.schema import COLUMNS, FIVE_MINUTES_MS, RULES, START
 
@@ -37,14 +37,9 @@ def build(data: bytes, secret: str | None = None) -> Partials:
 
     With `secret`, msisdn is replaced by its keyed hash in the state and the bad rows.
     """
-    parsed = read_int_csv(data, COLUMNS)
-    valid, broken = apply_rules(parsed.frame, RULES)
-    bad = list(parsed.bad)
-    if broken:
-        texts = raw_lines(data, [line for line, _ in broken])
-        bad += [BadRow(line, reason, printable(texts[line])) for line, reason in broken]
-        bad.sort(key=lambda b: b.line)
-    valid = valid.drop(LINE)
+    checked = check_rows(data, read_int_csv(data, COLUMNS), RULES)
+    bad = checked.bad
+    valid = checked.frame.drop(LINE)
     if secret:
         valid = privacy.pseudonymize(valid, secret)
         bad = privacy.redact(bad, header_names(data), secret)

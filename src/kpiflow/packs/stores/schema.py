@@ -10,7 +10,8 @@ from functools import cache
 
 import polars as pl
 
-from kpiflow.ingest.reader import LINE, REASON, ParsedCsv, first_reason, read_text_csv, split_bad
+from kpiflow.ingest.reader import LINE, ParsedCsv, read_text_csv
+from kpiflow.ingest.validate import Rule, check_rows
 
 MAX_ID = 64
 
@@ -30,18 +31,23 @@ MAX_DURATION_S = 366 * 86_400
 DAY_SECONDS = 86_400
 
 
-def _store_id_check() -> tuple[pl.Expr, str]:
+def _broken(failed: pl.Expr, reason: str) -> Rule:
+    """A rule given by when a row breaks it (every check here is null-free)."""
+    return Rule(reason, ~failed)
+
+
+def _store_id_rule() -> Rule:
     sid = pl.col("store_id")
-    return (sid.is_null() | (sid.str.len_chars() == 0) | (sid.str.len_chars() > MAX_ID),
-            f"store_id: empty or longer than {MAX_ID} characters")
+    return _broken(sid.is_null() | (sid.str.len_chars() == 0) | (sid.str.len_chars() > MAX_ID),
+                   f"store_id: empty or longer than {MAX_ID} characters")
 
 
-def _store_id_text_check() -> tuple[pl.Expr, str]:
+def _store_id_text_rule() -> Rule:
     """A NUL (PostgreSQL refuses it in text) or bytes that are not UTF-8 (decoded as U+FFFD,
     two different ids would merge into one) make the row bad, never the file."""
     sid = pl.col("store_id")
-    return (sid.str.contains("\x00", literal=True) | sid.str.contains("\ufffd", literal=True),
-            "store_id: contains a NUL or bytes that are not UTF-8")
+    bad = sid.str.contains("\x00", literal=True) | sid.str.contains("\ufffd", literal=True)
+    return _broken(bad.fill_null(False), "store_id: contains a NUL or bytes that are not UTF-8")
 
 
 def _timestamp_us(column: str) -> pl.Expr:
@@ -70,18 +76,16 @@ def parse_status(data: bytes) -> ParsedCsv:
         .otherwise(pl.when(status.str.to_lowercase() == "active").then(1)
                    .when(status.str.to_lowercase() == "inactive").then(0))
         .cast(pl.Int8),
-    ).with_columns(
-        first_reason(
-            _store_id_check(),
-            _store_id_text_check(),
-            (pl.col("ts_us").is_null(), "timestamp_utc: not a UTC timestamp "
-             "(YYYY-MM-DD HH:MM:SS[.ffffff][ UTC])"),
-            (~pl.col("ts_us").is_between(FIRST_INSTANT_US, LAST_INSTANT_US),
-             "timestamp_utc: outside 1971-01-01 .. 9998-12-31"),
-            (pl.col("active").is_null(), "status: not 'active' or 'inactive'"),
-        ).alias(REASON)
     )
-    parsed = split_bad(data, ParsedCsv(frame, text.bad))
+    parsed = check_rows(data, ParsedCsv(frame, text.bad), (
+        _store_id_rule(),
+        _store_id_text_rule(),
+        _broken(pl.col("ts_us").is_null(), "timestamp_utc: not a UTC timestamp "
+                "(YYYY-MM-DD HH:MM:SS[.ffffff][ UTC])"),
+        _broken(~pl.col("ts_us").is_between(FIRST_INSTANT_US, LAST_INSTANT_US).fill_null(True),
+                "timestamp_utc: outside 1971-01-01 .. 9998-12-31"),
+        _broken(pl.col("active").is_null(), "status: not 'active' or 'inactive'"),
+    ))
     return ParsedCsv(parsed.frame.select("store_id", "ts_us", "active", LINE), parsed.bad)
 
 
@@ -103,18 +107,16 @@ def parse_hours(data: bytes) -> ParsedCsv:
         day_n=pl.col("day").cast(pl.Int16, strict=False),
         start_s=_clock_seconds("start_time_local"),
         end_s=_clock_seconds("end_time_local"),
-    ).with_columns(
-        first_reason(
-            _store_id_check(),
-            _store_id_text_check(),
-            (pl.col("day_n").is_null() | ~pl.col("day_n").is_between(0, 6),
-             "day: not an integer from 0 (Monday) to 6 (Sunday)"),
-            (pl.col("start_s").is_null() | (pl.col("start_s") == DAY_SECONDS),
-             "start_time_local: not a time HH:MM:SS"),
-            (pl.col("end_s").is_null(), "end_time_local: not a time HH:MM:SS"),
-        ).alias(REASON)
     )
-    parsed = split_bad(data, ParsedCsv(frame, text.bad))
+    parsed = check_rows(data, ParsedCsv(frame, text.bad), (
+        _store_id_rule(),
+        _store_id_text_rule(),
+        _broken(pl.col("day_n").is_null() | ~pl.col("day_n").is_between(0, 6),
+                "day: not an integer from 0 (Monday) to 6 (Sunday)"),
+        _broken(pl.col("start_s").is_null() | (pl.col("start_s") == DAY_SECONDS),
+                "start_time_local: not a time HH:MM:SS"),
+        _broken(pl.col("end_s").is_null(), "end_time_local: not a time HH:MM:SS"),
+    ))
     out = parsed.frame.select("store_id", pl.col("day_n").alias("day"), "start_s", "end_s", LINE)
     return ParsedCsv(out, parsed.bad)
 
@@ -129,15 +131,12 @@ def parse_timezones(data: bytes) -> ParsedCsv:
     """Time zones: store_id, timezone_str (an IANA name such as America/New_York)."""
     text = read_text_csv(data, TIMEZONE_COLUMNS)
     names = pl.Series(sorted(known_timezones()), dtype=pl.String)
-    frame = text.frame.with_columns(
-        first_reason(
-            _store_id_check(),
-            _store_id_text_check(),
-            (~pl.col("timezone_str").is_in(names.implode()).fill_null(False),
-             "timezone_str: unknown time zone name"),
-        ).alias(REASON)
-    )
-    parsed = split_bad(data, ParsedCsv(frame, text.bad))
+    parsed = check_rows(data, text, (
+        _store_id_rule(),
+        _store_id_text_rule(),
+        _broken(~pl.col("timezone_str").is_in(names.implode()).fill_null(False),
+                "timezone_str: unknown time zone name"),
+    ))
     return ParsedCsv(parsed.frame.select("store_id", "timezone_str", LINE), parsed.bad)
 
 
