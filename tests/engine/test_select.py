@@ -45,3 +45,21 @@ def test_the_cli_says_so_in_one_line_and_exits_1(tmp_path: Path) -> None:
                      f"{', '.join(ENGINES)}"]
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "k.db").exists()  # nothing was done
+
+
+def test_network_run_takes_the_engine_flag(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KPIFLOW_")}
+    (tmp_path / "data").mkdir()
+    env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}", "DATA_DIR": str(tmp_path / "data"),
+            "NO_COLOR": "1", "COLUMNS": "200"}
+    wrong = subprocess.run([str(KPIFLOW), "network", "run", "--engine", "nope"], env=env,
+                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip().splitlines() == [
+        f"error: --engine must be one of: {', '.join(ENGINES)} (not 'nope')"]
+    assert not (tmp_path / "k.db").exists()  # refused before anything was done
+    done = subprocess.run([str(KPIFLOW), "network", "run", "--engine", "duckdb", "--format",
+                           "json"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert '"files_new": 0' in done.stdout

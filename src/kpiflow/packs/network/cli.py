@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import Connection, Engine
 
+from kpiflow.config import ENGINES
 from kpiflow.console import (
     Format,
     FormatOption,
@@ -70,11 +71,25 @@ class Interval(StrEnum):
     HOUR = "60"
 
 
+def _with_engine(ctx: typer.Context, engine: str | None) -> Runtime:
+    """The runtime, with this command's `--engine` over `KPIFLOW_ENGINE`."""
+    rt: Runtime = ctx.obj
+    if engine is None or engine == rt.settings.engine:
+        return rt
+    if engine not in ENGINES:
+        fail(f"--engine must be one of: {', '.join(ENGINES)} (not {engine!r})")
+    chosen = Runtime(rt.settings.model_copy(update={"engine": engine}), rt.packs, rt.pack_settings)
+    ctx.call_on_close(chosen.close)
+    return chosen
+
+
 @app.command(epilog="Example: kpiflow --data-dir /srv/network network run --format json")
 def run(
     ctx: typer.Context,
     top_n: Annotated[int | None, typer.Option("--top-n", min=1, help="Ids per interval.")] = None,
     fmt: FormatOption = Format.TABLE,
+    engine: Annotated[str | None, typer.Option(
+        help=f"KPI engine: {', '.join(ENGINES)} (env KPIFLOW_ENGINE).", show_default=False)] = None,
 ) -> None:
     """Ingest new or changed files once and update the affected KPIs.
 
@@ -82,7 +97,7 @@ def run(
     rows quarantined. Files waiting: still being written (or gone) while read; the next pass
     takes them.
     """
-    rt: Runtime = ctx.obj
+    rt = _with_engine(ctx, engine)
     with progress_reporter() as progress:
         try:
             summary = run_job(rt, rt.pack(PACK), "ingest", progress, _network_settings(rt, top_n))
