@@ -22,8 +22,12 @@ from kpiflow.runtime import Runtime
 router = APIRouter(tags=["hosts"])
 WRITE: dict[int | str, dict[str, Any]] = {
     **errors.responses(401, 403), 413: {"description": "Batch larger than KPIFLOW_HOSTS_MAX_BATCH"}}
-Window = Annotated[float | None, Query(gt=0, description="Seconds back from now (server time); "
-                                       "default `KPIFLOW_HOSTS_MEAN_WINDOW_SECONDS`.")]
+# Unix seconds up to the end of year 9999: every instant converts to ms and to a datetime.
+LAST_SECOND = 253_402_300_799.0
+
+Window = Annotated[float | None, Query(
+    gt=0, le=LAST_SECOND, allow_inf_nan=False,
+    description="Seconds back from now (server time); default `KPIFLOW_HOSTS_MEAN_WINDOW_SECONDS`.")]
 
 
 class Stored(BaseModel):
@@ -152,10 +156,12 @@ def history(
     host_id: Annotated[str, Query(max_length=64)],
     name: Annotated[str, Query(max_length=255)],
     resource: Literal["cpu", "mem"] = "cpu",
-    pid: int = 0, started: Annotated[float, Query(ge=0)] = 0.0,
-    start: Annotated[float | None, Query(gt=0, description="Unix seconds; default end - 1 h")]
-    = None,
-    end: Annotated[float | None, Query(gt=0, description="Unix seconds; default now")] = None,
+    pid: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    started: Annotated[float, Query(ge=0, le=LAST_SECOND, allow_inf_nan=False)] = 0.0,
+    start: Annotated[float | None, Query(gt=0, le=LAST_SECOND, allow_inf_nan=False,
+                                         description="Unix seconds; default end - 1 h")] = None,
+    end: Annotated[float | None, Query(gt=0, le=LAST_SECOND, allow_inf_nan=False,
+                                       description="Unix seconds; default now")] = None,
 ) -> dict[str, Any]:
     """A process's samples (up to 2 h) or 1-minute means, with the threshold and trend line."""
     end_s = end if end is not None else time.time()
@@ -177,7 +183,8 @@ def current_alarms(db: DbDep) -> list[dict[str, Any]]:
 
 @router.get("/api/v1/hosts/alarms/changes")
 def alarm_changes(db: DbDep, limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-                  since: Annotated[float | None, Query(gt=0, description="Unix seconds")] = None
+                  since: Annotated[float | None, Query(gt=0, le=LAST_SECOND, allow_inf_nan=False,
+                                             description="Unix seconds")] = None
                   ) -> list[dict[str, Any]]:
     """Recorded alarm state changes, newest first, with their evidence."""
     return queries.alarm_changes(db, limit, None if since is None else round(since * 1000))
