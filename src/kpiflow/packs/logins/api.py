@@ -35,19 +35,30 @@ def _grain(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
 
 
+# Days a period label and its neighbours can be computed for, and the longest range asked in
+# one request (a daily answer over it stays small).
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+MAX_RANGE_DAYS = 366 * 20
+
+
 class UniquesQuery(BaseModel):
     model_config = {"extra": "forbid"}
     aggregate: Annotated[Grain, BeforeValidator(_grain)] = Field(
         Grain.W, description="D, W, M, Q or Y (any case).")
     start: Annotated[date | None, BeforeValidator(_day)] = Field(
-        None, description=f"First day (default: {DEFAULT_DAYS} days before end).")
+        None, ge=FIRST_DAY, le=LAST_DAY,
+        description=f"First day (default: {DEFAULT_DAYS} days before end).")
     end: Annotated[date | None, BeforeValidator(_day)] = Field(
-        None, description="Last day, included (default: today in the configured zone).")
+        None, ge=FIRST_DAY, le=LAST_DAY,
+        description="Last day, included (default: today in the configured zone).")
 
     @model_validator(mode="after")
     def _ordered(self) -> UniquesQuery:
-        if self.start is not None and self.end is not None and self.start > self.end:
-            raise ValueError(f"start {self.start} is after end {self.end}")
+        if self.start is not None and self.end is not None:
+            if self.start > self.end:
+                raise ValueError(f"start {self.start} is after end {self.end}")
+            if (self.end - self.start).days > MAX_RANGE_DAYS:
+                raise ValueError(f"a range is at most {MAX_RANGE_DAYS} days")
         return self
 
 
