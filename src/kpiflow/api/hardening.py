@@ -81,7 +81,10 @@ def _nul_at(scope: Scope) -> list[str] | None:
 
 
 def _path_only(location: bytes) -> bytes:
-    parts = urlsplit(location.decode("latin-1"))
+    text = location.decode("latin-1")
+    parts = urlsplit(text)
+    if not parts.scheme and not parts.netloc and not text.startswith(("/", "\\")):
+        return location  # relative: stays on this site, behind a path prefix too
     path = "/" + parts.path.lstrip("/")  # "//evil.example" would be a host again
     return (path + (f"?{parts.query}" if parts.query else "")).encode("latin-1")
 
