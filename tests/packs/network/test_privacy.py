@@ -53,9 +53,9 @@ def test_changing_the_key_needs_a_fresh_state(tmp_path: Path, sqlite_url: str) -
     _data(tmp_path / "data")
     settings = make_settings(tmp_path, sqlite_url)
     run_pack(settings, "network", pseudonymize_msisdn=SecretStr("one"))
-    with pytest.raises(StateError, match="pseudonymization setting changed"):
+    with pytest.raises(StateError, match=r"setting \(KPIFLOW_PSEUDONYMIZE_MSISDN\) changed"):
         run_pack(settings, "network", pseudonymize_msisdn=SecretStr("two"))
-    with pytest.raises(StateError, match="pseudonymization setting changed"):
+    with pytest.raises(StateError, match=r"setting \(KPIFLOW_PSEUDONYMIZE_MSISDN\) changed"):
         run_pack(settings, "network")
 
 
