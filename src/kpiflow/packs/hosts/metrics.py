@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from kpiflow.packs.hosts.alarms import AMBER, RED
 from kpiflow.packs.hosts.config import HostsSettings
@@ -30,7 +31,15 @@ class HostsCollector(Collector):
         self.ps = ps
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        """The gauges of one scrape."""
+        """The gauges of one scrape; none while the database is down (core's
+        `kpiflow_database_up` says so), so the scrape itself still answers."""
+        try:
+            families = list(self._families())
+        except SQLAlchemyError:
+            return
+        yield from families
+
+    def _families(self) -> Iterator[GaugeMetricFamily]:
         value = GaugeMetricFamily("kpiflow_hosts_process_percent",
                                   "Latest sample of a process (share of the host, percent).",
                                   labels=["host", "process", "pid", "resource"])
