@@ -102,11 +102,14 @@ def bar_chart(name: str, color: str, value_kind: str, value_label: str,
 def series_chart(name: str, color: str, value_kind: str, value_label: str) -> figure:
     """A time series with a min-max band and a marker line at the selected interval.
 
-    Source columns: `t` (ms), `mean`, `lo`, `hi` (NaN = gap), `when` and `text` (tooltip).
+    Source `<name>-source` (one row per point): `t` (ms), `mean` (NaN = a break in the line),
+    `dot` (a marker where NaN is none), `when` and `text` (tooltip). Source `<name>-band`:
+    `x`, `y`, the band's polygons with NaN between them. `kpiflow.lineWithBreaks` and
+    `kpiflow.bandWithBreaks` (dashboard.js) build both, so nothing is drawn across a gap.
     """
     source = ColumnDataSource(
-        {"t": [], "mean": [], "lo": [], "hi": [], "when": [], "text": []},
-        name=f"{name}-source")
+        {"t": [], "mean": [], "dot": [], "when": [], "text": []}, name=f"{name}-source")
+    band = ColumnDataSource({"x": [], "y": []}, name=f"{name}-band")
     p = figure(
         name=name,
         x_axis_type="datetime",
@@ -119,10 +122,9 @@ def series_chart(name: str, color: str, value_kind: str, value_label: str) -> fi
         active_scroll=None,
     )
     p.toolbar.logo = None
-    p.varea(x="t", y1="lo", y2="hi", source=source, fill_color=color, fill_alpha=0.18,
-            name=f"{name}-band")
+    p.patch(x="x", y="y", source=band, fill_color=color, fill_alpha=0.18, line_color=None)
     line = p.line(x="t", y="mean", source=source, line_color=color, line_width=2)
-    p.scatter(x="t", y="mean", source=source, size=4, color=color, name=f"{name}-dots")
+    p.scatter(x="t", y="dot", source=source, size=4, color=color)
     p.add_tools(HoverTool(renderers=[line], mode="vline", tooltips=[
         ("time", "@when"), (value_label, "@text")]))
     p.add_layout(Span(location=float("nan"), dimension="height", line_color=ACCENT,

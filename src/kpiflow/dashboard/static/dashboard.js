@@ -136,6 +136,67 @@ window.kpiflow = (function () {
     }
   }
 
+  // A series split into runs: a run ends where a value is missing (null or NaN) or where the
+  // next point is more than `step` later, so nothing is ever drawn across missing intervals.
+  const missing = (v) => v === null || v === undefined || Number.isNaN(v);
+  function runs(t, step, values) {
+    const out = [];
+    let run = [];
+    for (let i = 0; i < t.length; i++) {
+      const present = !missing(values[i]);
+      if (run.length && (!present || t[i] - t[run[run.length - 1]] > step)) {
+        out.push(run);
+        run = [];
+      }
+      if (present) run.push(i);
+    }
+    if (run.length) out.push(run);
+    return out;
+  }
+
+  // Columns for a line: every point, plus a NaN row wherever the next point is more than
+  // `step` later (BokehJS breaks a line at NaN, as at a missing value), and `dot`: the value
+  // where a run has a single point (a line of one point is invisible), or at every point when
+  // there are `allDots` points or fewer.
+  function lineWithBreaks(t, step, columns, value, allDots) {
+    const names = Object.keys(columns);
+    const out = { t: [], dot: [] };
+    for (const name of names) out[name] = [];
+    const alone = new Set(runs(t, step, columns[value]).filter((r) => r.length === 1).flat());
+    for (let i = 0; i < t.length; i++) {
+      if (i > 0 && t[i] - t[i - 1] > step) {  // the break
+        out.t.push(t[i - 1] + step);
+        out.dot.push(NaN);
+        for (const name of names) out[name].push(name === value ? NaN : "");
+      }
+      out.t.push(t[i]);
+      for (const name of names) out[name].push(columns[name][i]);
+      const v = columns[value][i];
+      out.dot.push(!missing(v) && (alone.has(i) || t.length <= allDots) ? v : NaN);
+    }
+    return out;
+  }
+
+  // A min-max band as the points of one Bokeh `patch`: a polygon per run, NaN between them
+  // (BokehJS's `varea` draws straight across NaN; a patch starts a new polygon there). Each
+  // polygon reaches half a step past its outer points: the time its buckets cover.
+  function bandWithBreaks(t, step, lo, hi) {
+    const x = [];
+    const y = [];
+    const half = step / 2;
+    for (const run of runs(t, step, lo.map((v, i) => (missing(hi[i]) ? null : v)))) {
+      if (x.length) { x.push(NaN); y.push(NaN); }
+      const first = run[0];
+      const last = run[run.length - 1];
+      x.push(t[first] - half); y.push(lo[first]);
+      for (const i of run) { x.push(t[i]); y.push(lo[i]); }
+      x.push(t[last] + half, t[last] + half); y.push(lo[last], hi[last]);
+      for (const i of run.slice().reverse()) { x.push(t[i]); y.push(hi[i]); }
+      x.push(t[first] - half); y.push(hi[first]);
+    }
+    return { x, y };
+  }
+
   async function embed(itemElementId, targetId) {
     const item = JSON.parse(document.getElementById(itemElementId).textContent);
     await Bokeh.embed.embed_item(item, targetId);
@@ -165,5 +226,5 @@ window.kpiflow = (function () {
     if (!document.body.dataset.state) document.body.dataset.state = "ready";
   });
   return { fmtInt, fmtBytes, fmtUtc, fmtLocal, toInputUtc, fromInputUtc, api, request,
-           ApiError, localizeTimes, embed, zone };
+           ApiError, localizeTimes, embed, zone, runs, lineWithBreaks, bandWithBreaks };
 })();

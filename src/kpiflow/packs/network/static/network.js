@@ -130,7 +130,8 @@
     for (const kind of Object.keys(KINDS)) {
       charts[kind].factors.factors = [];
       charts[kind].bars.data = { label: [], value: [], text: [], rank: [], id: [] };
-      charts[kind].series.data = { t: [], mean: [], lo: [], hi: [], when: [], text: [] };
+      charts[kind].series.data = { t: [], mean: [], dot: [], when: [], text: [] };
+      charts[kind].band.data = { x: [], y: [] };
       charts[kind].marker.location = NaN;
       $(`${kind}-series-title`).textContent = "";
       seriesKey[kind] = null;
@@ -193,15 +194,14 @@
         `${fmt(s.max[i])}; in the top ${cfg.topN} in ${s.n[i]} of ${per})`;
     });
     const hm = (text) => text.slice(11);
-    charts[kind].series.data = {  // a point stands in the middle of the time it covers
-      t: s.t.map((t) => t + s.bucket_ms / 2), mean: s.mean.map(nan),
-      lo: rolled ? s.min.map(nan) : s.mean.map(() => NaN),
-      hi: rolled ? s.max.map(nan) : s.mean.map(() => NaN),
-      when: s.t.map((t) => `${kpiflow.fmtUtc(t).slice(0, -4)} – ${hm(kpiflow.fmtUtc(t + s.bucket_ms))}` +
-        ` (local ${hm(kpiflow.fmtLocal(t, false, true))} – ${hm(kpiflow.fmtLocal(t + s.bucket_ms))})`),
-      text,
-    };
-    charts[kind].dots.visible = s.t.length <= 150;
+    const mid = s.t.map((t) => t + s.bucket_ms / 2);  // a point stands mid-way in its time
+    const when = s.t.map((t) => `${kpiflow.fmtUtc(t).slice(0, -4)} – ${hm(kpiflow.fmtUtc(t + s.bucket_ms))}` +
+      ` (local ${hm(kpiflow.fmtLocal(t, false, true))} – ${hm(kpiflow.fmtLocal(t + s.bucket_ms))})`);
+    // breaks wherever a bucket has no value: no line or band across missing intervals
+    charts[kind].series.data = kpiflow.lineWithBreaks(
+      mid, s.bucket_ms, { mean: s.mean.map(nan), when, text }, "mean", 150);
+    charts[kind].band.data = rolled ? kpiflow.bandWithBreaks(mid, s.bucket_ms, s.min, s.max)
+      : { x: [], y: [] };
     setRange(charts[kind].x, state.start, state.end);
     const top = Math.max(1, ...s.max.filter((v) => v !== null), ...s.mean.filter((v) => v !== null));
     setRange(charts[kind].y, 0, top * 1.08);
@@ -273,7 +273,7 @@
         factors: bar.get_model_by_name(`${kind}-bar-factors`),
         series: series.get_model_by_name(`${kind}-series-source`),
         marker: series.get_model_by_name(`${kind}-series-marker`),
-        dots: series.get_model_by_name(`${kind}-series-dots`),
+        band: series.get_model_by_name(`${kind}-series-band`),
         values: bar.get_model_by_name(`${kind}-bar-values`),
         x: series.get_model_by_name(`${kind}-series-x`),
         y: series.get_model_by_name(`${kind}-series-y`),
