@@ -3,7 +3,7 @@
 from datetime import timedelta
 from pathlib import Path
 
-from kpiflow.packs.network import api, cli, pages, pipeline, tables
+from kpiflow.packs.network import api, cli, coverage_page, pages, pipeline, tables
 from kpiflow.packs.network.config import NetworkSettings
 from kpiflow.registry import Job, Pack, Page
 
@@ -24,5 +24,6 @@ pack = Pack(
             description="Ingest new or changed files in DATA_DIR; update the affected KPIs.",
         ),
     ),
-    pages=(Page("/network", "Network", pages.overview),),
+    pages=(Page("/network", "Network", pages.overview),
+           Page("/network/coverage", "Coverage", coverage_page.render)),
 )
