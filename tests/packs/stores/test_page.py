@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Iterator
+from csv import DictReader
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,7 @@ READY = "body[data-state=ready]"
 
 @pytest.fixture(scope="module")
 def stores_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The statement's example store plus 30 generated stores, served by uvicorn."""
+    """The statement's example store plus 60 generated stores, served by uvicorn."""
     root = tmp_path_factory.mktemp("stores-site")
     (root / "h.csv").write_text("store_id,dayOfWeek,start_time_local,end_time_local\n"
                                 "s1,0,09:00:00,12:00:00\ns1,6,22:00:00,02:00:00\n")
@@ -33,7 +36,7 @@ def stores_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (root / "s.csv").write_text("store_id,timestamp_utc,status\n"
                                 "s1,2023-01-23 15:14:00 UTC,active\n"
                                 "s1,2023-01-23 16:15:00 UTC,inactive\n")
-    ids = [f"t{i:02d}" for i in range(30)]
+    ids = [f"t{i:02d}" for i in range(60)]
     generate.generate(ids, datetime(2023, 1, 16, 17, tzinfo=UTC), 7, 5, root / "g.csv")
     settings = Settings(database_url=f"sqlite:///{root / 'kpiflow.db'}", state_dir=root / "state")
     run_pack(settings, "stores", load.load_job({
@@ -43,6 +46,23 @@ def stores_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+UNITS = ["store id", "uptime last hour (min)", "uptime last day (h)", "uptime last week (h)",
+         "downtime last hour (min)", "downtime last day (h)", "downtime last week (h)",
+         "up last week (%)"]
+
+
+def _natural(store: str) -> list[Any]:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", store)]
+
+
+def _shown(page: Any) -> list[list[str]]:
+    return [r.split("\t") for r in page.locator("#report-preview tbody tr").all_inner_texts()]
+
+
+def _sort_by(page: Any, header: str) -> None:
+    page.click(f"#report-preview th button.sort:text-is('{header}')")
+
+
 def test_trigger_watch_download(stores_site: str, browser_page: tuple[Any, Any]) -> None:
     page, console = browser_page
     page.goto(f"{stores_site}/stores")
@@ -50,18 +70,50 @@ def test_trigger_watch_download(stores_site: str, browser_page: tuple[Any, Any])
     page.fill("#report-now", "2023-01-23 17:00")
     page.click("#trigger")
     page.wait_for_selector("#report-state.ok", timeout=60_000)
-    assert "Complete: 31 stores" in page.inner_text("#report-state")
-    first = page.locator("#report-preview tbody tr").first.inner_text().split("\t")
-    # The statement's example plus the Sunday 22:00-02:00 shift: 4 more hours up.
-    assert first == ["s1", "15.00", "6.25", "6.25", "45.00", "0.75", "0.75"]
+    assert "Complete: 61 stores" in page.inner_text("#report-state")
     # The download is the fetched CSV as a blob: URL (a plain link could not send a token).
     with page.expect_download() as download:
         page.click("#report-download")
     csv = Path(download.value.path()).read_text()
     assert download.value.suggested_filename.startswith("report-")
-    assert csv.splitlines()[1] == "s1,15.00,6.25,6.25,45.00,0.75,0.75"
-    assert len(csv.splitlines()) == 32
+    # The statement's example plus the Sunday 22:00-02:00 shift: 4 more hours up.
+    assert "s1,15.00,6.25,6.25,45.00,0.75,0.75" in csv.splitlines()
+    assert len(csv.splitlines()) == 62
+    report = list(DictReader(io.StringIO(csv)))
+
+    def share(row: dict[str, str]) -> float | None:
+        up, down = float(row["uptime_last_week"]), float(row["downtime_last_week"])
+        return None if up + down == 0 else 100 * up / (up + down)
+
+    # headers with their units; worst first by default: the lowest share of the week up
+    headers = page.locator("#report-preview thead th").all_inner_texts()
+    assert headers == [*UNITS[:-1], UNITS[-1] + " ▲"]
+    worst = sorted(report, key=lambda r: (share(r) is None, share(r) or 0,
+                                          _natural(r["store_id"])))
+    shown = _shown(page)
+    assert len(shown) == 50  # 50 at a time
+    assert [r[0] for r in shown] == [r["store_id"] for r in worst[:50]]
+    assert shown[0][7] == f"{share(worst[0]):.1f}" and share(worst[0]) < share(worst[-1])  # type: ignore[operator]
+    assert "50 of 61 stores shown" in page.inner_text("#report-count")
+    page.click("#report-more")
+    assert [r[0] for r in _shown(page)] == [r["store_id"] for r in worst]
+    assert page.is_hidden("#report-more")
+    s1 = next(r for r in _shown(page) if r[0] == "s1")
+    assert s1 == ["s1", "15.00", "6.25", "6.25", "45.00", "0.75", "0.75", "89.3"]
     screenshot(page, "stores-report")
+
+    # any column: a click sorts ascending, a second click descending
+    _sort_by(page, "uptime last hour (min)")
+    hour = [(float(r["uptime_last_hour"]), _natural(r["store_id"]), r["store_id"]) for r in report]
+    assert [r[0] for r in _shown(page)] == [r[2] for r in sorted(hour)]
+    assert page.get_attribute("#report-preview th[aria-sort]", "aria-sort") == "ascending"
+    _sort_by(page, "uptime last hour (min) ▲")
+    by_desc = sorted(hour, key=lambda r: (-r[0], r[1]))
+    assert [r[0] for r in _shown(page)] == [r[2] for r in by_desc]
+    assert page.get_attribute("#report-preview th[aria-sort]", "aria-sort") == "descending"
+    _sort_by(page, "store id")
+    assert [r[0] for r in _shown(page)] == sorted((r["store_id"] for r in report), key=_natural)
+    screenshot(page, "stores-report-by-id")
     assert console.errors == []
 
 

@@ -40,9 +40,11 @@ def overview(ctx: PageContext) -> PageContent:
     <span class="status" id="report-state">&nbsp;</span>
   </form>
   <progress id="report-progress" max="1" value="0" hidden></progress>
-  <p class="hint"><a id="report-download" hidden download>Download CSV</a></p>
+  <p class="hint"><a id="report-download" hidden download>Download CSV</a>
+    <span id="report-count"></span></p>
   <div class="scroll"><table id="report-preview" hidden><thead></thead><tbody></tbody></table>
   </div>
+  <button type="button" id="report-more" hidden>Show 50 more</button>
 </section>
 <section class="panel">
   <h2>One store's week</h2>
@@ -72,6 +74,11 @@ def overview(ctx: PageContext) -> PageContent:
 button.link {{ border: none; background: none; color: var(--brand); padding: 0 6px;
   text-decoration: underline; cursor: pointer; font-size: 13px; }}
 progress {{ width: 320px; }}
+button.sort {{ border: none; background: none; padding: 0; font: inherit; color: inherit;
+  font-weight: 600; cursor: pointer; white-space: nowrap; }}
+button.sort:hover {{ color: var(--brand); text-decoration: underline; }}
+th[aria-sort] button.sort {{ color: var(--brand); }}
+#report-more {{ margin-top: 8px; }}
 </style>
 """
     return PageContent(body, scripts=(SCRIPT,))

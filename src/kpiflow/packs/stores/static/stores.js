@@ -50,19 +50,99 @@
     return node;
   }
 
-  function preview(csv) {
-    const lines = csv.trim().split("\n");
+  // RFC 4180 CSV (quoted fields may hold commas, quotes and newlines: store ids are strings).
+  function parseCsv(text) {
+    const rows = [];
+    let row = [], field = "", quoted = false;
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      if (quoted) {
+        if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
+        else if (c === '"') quoted = false;
+        else field += c;
+      } else if (c === '"') quoted = true;
+      else if (c === ",") { row.push(field); field = ""; }
+      else if (c === "\n" || c === "\r") {
+        if (c === "\r" && text[i + 1] === "\n") i++;
+        row.push(field); rows.push(row); row = []; field = "";
+      } else field += c;
+    }
+    if (field !== "" || row.length) { row.push(field); rows.push(row); }
+    return rows;
+  }
+
+  // "uptime_last_hour" -> "uptime last hour (min)": the report gives the hour in minutes, the
+  // day and the week in hours.
+  function heading(name) {
+    const unit = name.endsWith("_hour") ? " (min)" : /_(day|week)$/.test(name) ? " (h)" : "";
+    return name.replace(/_/g, " ") + unit;
+  }
+
+  // The report as a table sorted by any column (click a header; again to reverse), worst
+  // first by default: the lowest share of last week's business time up. Shown 50 rows at a
+  // time; the CSV download has them all.
+  const SHARE = "up last week (%)";
+  const PAGE = 50;
+  const report = { names: [], rows: [], key: SHARE, dir: 1, shown: PAGE };
+
+  function load(csv) {
+    const [names, ...lines] = parseCsv(csv.trim());
+    const up = names.indexOf("uptime_last_week");
+    const down = names.indexOf("downtime_last_week");
+    report.names = [...names, SHARE];
+    report.rows = lines.map((line) => {
+      const values = line.map((v, i) => (i === 0 ? v : Number(v)));
+      const known = values[up] + values[down];
+      values.push(known > 0 ? (100 * values[up]) / known : null);  // no business time: none
+      return values;
+    });
+    report.key = SHARE;
+    report.dir = 1;
+    report.shown = PAGE;
+    render();
+    return report.rows.length;
+  }
+
+  function sorted() {
+    const k = report.names.indexOf(report.key);
+    const byId = (a, b) => a[0].localeCompare(b[0], "en", { numeric: true });
+    return report.rows.slice().sort((a, b) => {
+      if (k === 0) return report.dir * byId(a, b);
+      if (a[k] === null || b[k] === null) {  // stores without a value last, either way
+        return (a[k] === null) - (b[k] === null) || byId(a, b);
+      }
+      return report.dir * (a[k] - b[k]) || byId(a, b);
+    });
+  }
+
+  function render() {
     const table = $("report-preview");
     const headRow = document.createElement("tr");
-    for (const h of lines[0].split(",")) headRow.appendChild(cell("th", h));
+    report.names.forEach((name) => {
+      const th = cell("th", "", name === report.names[0] ? "" : "num");
+      const button = cell("button", name === SHARE ? name : heading(name), "sort");
+      button.type = "button";
+      button.dataset.key = name;
+      th.appendChild(button);
+      if (name === report.key) {
+        th.setAttribute("aria-sort", report.dir > 0 ? "ascending" : "descending");
+        button.append(report.dir > 0 ? " ▲" : " ▼");
+      }
+      headRow.appendChild(th);
+    });
     table.tHead.replaceChildren(headRow);
-    const rows = lines.slice(1, 21).map((line) => {
+    const all = sorted();
+    const rows = all.slice(0, report.shown).map((values) => {
       const tr = document.createElement("tr");
-      line.split(",").forEach((c, i) => {
-        if (i > 0) { tr.appendChild(cell("td", c, "num")); return; }
-        const button = cell("button", c, "link sample");
+      values.forEach((v, i) => {
+        if (i > 0) {
+          const last = i === values.length - 1;
+          tr.appendChild(cell("td", v === null ? "—" : v.toFixed(last ? 1 : 2), "num"));
+          return;
+        }
+        const button = cell("button", v, "link sample");
         button.type = "button";
-        button.dataset.store = c;
+        button.dataset.store = v;
         const td = document.createElement("td");
         td.appendChild(button);
         tr.appendChild(td);
@@ -71,8 +151,26 @@
     });
     table.tBodies[0].replaceChildren(...rows);
     table.hidden = false;
-    return lines.length - 1;
+    const more = $("report-more");
+    more.hidden = all.length <= report.shown;
+    $("report-count").textContent = `${kpiflow.fmtInt(Math.min(report.shown, all.length))} of ` +
+      `${kpiflow.fmtInt(all.length)} stores shown, sorted by ${report.key === SHARE ? SHARE
+        : heading(report.key)} ${report.dir > 0 ? "ascending" : "descending"}` +
+      (report.key === SHARE && report.dir > 0 ? " (worst first)" : "") + ".";
   }
+
+  $("report-preview").addEventListener("click", (event) => {
+    const button = event.target.closest("button.sort");
+    if (!button) return;
+    const key = button.dataset.key;
+    report.dir = key === report.key ? -report.dir : 1;
+    report.key = key;
+    render();
+  });
+  $("report-more").addEventListener("click", () => {
+    report.shown += PAGE;
+    render();
+  });
 
   $("report-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -85,14 +183,14 @@
       say(state, "Running…", "busy");
       const csv = await poll(started.report_id);
       bar.value = bar.max;
-      const rows = preview(csv);
+      const rows = load(csv);
       // The download is the CSV already fetched (with the token's header), not a second
       // request: a plain link could not send the token, and the token never goes in a URL.
       if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
       link.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
       link.download = `report-${started.report_id}.csv`;
       link.hidden = false;
-      say(state, `Complete: ${kpiflow.fmtInt(rows)} stores (first 20 shown)`, "ok");
+      say(state, `Complete: ${kpiflow.fmtInt(rows)} stores`, "ok");
     } catch (err) {
       say(state, err.message, "error");
     } finally {
