@@ -268,7 +268,9 @@ def main() -> None:
 
 def _no_flag_metavars(command: Any) -> None:
     """A flag takes no value: show none (Typer would print `<bool>` beside it)."""
-    for param in command.params:
+    # --help too: Click makes it on demand, and caches it, so make it here first
+    context = command.context_class(command, **(command.context_settings or {}))
+    for param in [*command.params, command.get_help_option(context)]:
         if getattr(param, "is_flag", False):
             param.metavar = ""
     for sub in getattr(command, "commands", {}).values():

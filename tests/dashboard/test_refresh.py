@@ -6,6 +6,9 @@ from typing import Any
 
 import pytest
 
+from kpiflow.dashboard.app import pages_of
+from kpiflow.registry import discover_packs
+from kpiflow.runtime import Runtime
 from tests.browser import screenshot
 from tests.dashboard.site import Site
 
@@ -29,4 +32,21 @@ def test_auto_refresh_reloads_and_pauses(site: Site, browser_page: tuple[Any, An
     assert page.evaluate("window.__notReloaded") is True  # paused: no reload
     page.click("#refresh-pause")  # resume for the next page of this browser
     page.select_option("#refresh-every", "60")
+    assert console.errors == []
+
+
+def test_every_page_has_the_refresh_controls(site: Site, browser_page: tuple[Any, Any]) -> None:
+    """The shell brings them, so every page of every pack (and core's) has them, counting down."""
+    page, console = browser_page
+    paths = [p.path for p in pages_of(Runtime.build(site.settings(), discover_packs()))]
+    assert {"/network", "/network/coverage", "/stores", "/ingest"} <= set(paths)
+    for path in paths:
+        page.goto(site.url + path)
+        page.wait_for_function(
+            "/^in \\d+ s$/.test(document.getElementById('refresh-status').textContent)",
+            timeout=30_000)
+        assert page.locator("#refresh-every").input_value() == "60", path
+        assert page.locator("#refresh-pause").inner_text() == "Pause", path
+        options = page.locator("#refresh-every option").all_inner_texts()
+        assert options == ["off", "10 s", "30 s", "1 min", "5 min"], path
     assert console.errors == []

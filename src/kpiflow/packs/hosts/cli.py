@@ -22,7 +22,7 @@ app = typer.Typer(help="Host resource samples: compaction, alarms, retention.",
 JOBS = ("flush", "alarms", "retention")
 
 
-@app.command("run")
+@app.command("run", epilog="Example: kpiflow hosts run alarms")
 def run_cmd(
     ctx: typer.Context,
     job: Annotated[str, typer.Argument(help="flush, alarms or retention.")] = "flush",

@@ -29,6 +29,6 @@ pack = Pack(
     ),
     pages=(Page("/hosts", "Hosts", pages.overview),),
     commands=(Command("agent", cli.agent, "Sample this host's processes and push them to a "
-                      "kpiflow server."),),
+                      "kpiflow server.\n\nExample: kpiflow agent --server http://10.0.0.5:8000"),),
     collectors=metrics.collectors,
 )

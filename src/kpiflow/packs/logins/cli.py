@@ -41,7 +41,7 @@ def _settings(rt: Runtime, source: str | None) -> LoginsSettings:
     return LoginsSettings(**{**settings.model_dump(), "logins_source": source})
 
 
-@app.command()
+@app.command(epilog="Example: kpiflow logins run --source logs/ --start 2024-01-01")
 def run(
     ctx: typer.Context,
     source: Annotated[str | None, typer.Option(
@@ -66,7 +66,7 @@ def run(
     out.print(table)
 
 
-@app.command()
+@app.command(epilog="Example: kpiflow logins uniques --aggregate M --format csv")
 def uniques(
     ctx: typer.Context,
     aggregate: Annotated[str, typer.Option(help="D, W, M, Q or Y.")] = "W",
@@ -106,7 +106,7 @@ def uniques(
     out.print(table)
 
 
-@app.command()
+@app.command(epilog="Example: kpiflow logins generate --out logs --days 30 --lines 10000")
 def generate(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path("logs"),
     lines: Annotated[int, typer.Option(min=1, max=200_000_000)] = 1_000_000,

@@ -20,7 +20,7 @@ app = typer.Typer(help="Verify the network state files and rebuild damaged ones.
                   no_args_is_help=True)
 
 
-@app.command()
+@app.command(epilog="Example: kpiflow network state check")
 def check(ctx: typer.Context) -> None:
     """Verify every state file that counts; exit 1 and list the damage if any."""
     rt: Runtime = ctx.obj
@@ -32,7 +32,7 @@ def check(ctx: typer.Context) -> None:
     _show(report, repaired=False)
 
 
-@app.command()
+@app.command(epilog="Example: kpiflow --data-dir /srv/network network state repair")
 def repair(ctx: typer.Context) -> None:
     """Rebuild damaged state from source files still present; list hours that cannot be."""
     rt: Runtime = ctx.obj
