@@ -55,7 +55,9 @@ def emit(rows: Sequence[Mapping[str, Any]], fmt: Format, table: Any) -> None:
     if fmt is Format.JSON:
         sys.stdout.write(json.dumps(list(map(dict, rows)), default=str, indent=1) + "\n")
     elif fmt is Format.CSV:
-        fields = list(rows[0]) if rows else []
+        # every field of every row, in first-seen order: rows may differ (one pack's file
+        # statuses are not another's); a field a row lacks is left empty
+        fields = list(dict.fromkeys(k for row in rows for k in row))
         writer = csv.DictWriter(sys.stdout, fields, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)

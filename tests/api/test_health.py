@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 from datetime import UTC, datetime
@@ -112,6 +114,12 @@ def test_status_command(tmp_path: Path, sqlite_url: str) -> None:
     assert as_json[0]["ready"] is True
     network = next(p for p in as_json[0]["packs"] if p["pack"] == "network")
     assert network["last_status"] == "ok" and network["files"]["ingested"] == 3
+    # CSV: one row per pack, though only network has files (their fields differ per pack)
+    as_csv = runner.invoke(cli_app, [*base, "status", "--format", "csv"])
+    assert as_csv.exit_code == 0, as_csv.output
+    rows = {r["pack"]: r for r in csv.DictReader(io.StringIO(as_csv.stdout))}
+    assert rows["network"]["files_ingested"] == "3" and rows["network"]["last_pass"] == "ok"
+    assert rows["stores"]["files_ingested"] == "" and rows["stores"]["last_pass"] == "none yet"
     shutil.rmtree(data)
     env = {"KPIFLOW_READY_FAILED_PASSES": "1"}
     assert runner.invoke(cli_app, [*base, "network", "run"], env=env).exit_code == 1
