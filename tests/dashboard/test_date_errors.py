@@ -29,5 +29,8 @@ def test_date_errors_say_which_field_and_how(site: Site, browser_page: tuple[Any
     assert page.get_attribute("#to", "aria-invalid") == "false"
     assert _submit(page, "2026-11-23 18:00", "2026-13-45 10:00") == (
         'To: "2026-13-45 10:00" is not a date; write YYYY-MM-DD HH:MM (UTC), e.g. 2026-11-24 00:00.')
+    # a day that does not exist is refused, not rolled over to March 2
+    assert _submit(page, "2026-02-30 10:00", "2026-11-23 12:00") == (
+        'From: "2026-02-30 10:00" is not a date; write YYYY-MM-DD HH:MM (UTC), e.g. 2026-11-23 18:00.')
     screenshot(page, "network-date-error")
     assert console.errors == []

@@ -48,3 +48,23 @@ def test_plot_renders_and_controls_redraw(site: str, browser_page: tuple[Any, An
     assert console.errors == []
     assert console.requests and all(u.startswith("http://127.0.0.1:") for u in console.requests)
     assert any("/static/bokeh/js/bokeh.min.js" in u for u in console.requests)
+
+
+def test_a_backwards_range_is_named_with_the_fix(site: str, browser_page: tuple[Any, Any]) -> None:
+    page, console = browser_page
+    page.goto(f"{site}/usage/login?start=2024-01-01&end=2024-06-30&aggregate=M")
+    page.wait_for_selector("body[data-state=ready]", state="attached", timeout=60_000)
+    page.fill("#logins-start", "2024-05-01")
+    page.fill("#logins-end", "2024-02-01")
+    page.click("#logins-show")
+    page.wait_for_selector("body[data-state=error]", state="attached")
+    assert page.inner_text("#logins-status") == (
+        "End (2024-02-01) must not be before Start (2024-05-01).")
+    assert page.get_attribute("#logins-end", "aria-invalid") == "true"
+    assert page.get_attribute("#logins-start", "aria-invalid") == "false"
+    page.fill("#logins-end", "2024-06-30")
+    page.click("#logins-show")
+    page.wait_for_selector("body[data-state=ready]", state="attached", timeout=30_000)
+    assert page.get_attribute("#logins-end", "aria-invalid") == "false"
+    assert "2 periods" in page.inner_text("#logins-status")  # May and June
+    assert console.errors == []

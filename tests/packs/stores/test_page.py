@@ -157,3 +157,28 @@ def test_page_is_in_the_navigation(stores_site: str) -> None:
     assert httpx.get(f"{stores_site}/api/v1/stores/s1/week",
                      params={"now": "2023-01-23T17:00:00Z"}).json()["row"]["uptime_last_hour"] == 15.0
     assert httpx.get(f"{stores_site}/api/v1/stores/s1/week", params={"now": "x"}).status_code == 422
+
+
+def test_a_wrong_time_is_named_with_the_fix(stores_site: str, browser_page: tuple[Any, Any]) -> None:
+    page, console = browser_page
+    page.goto(f"{stores_site}/stores")
+    page.wait_for_selector(READY, state="attached")
+    page.fill("#report-now", "tomorrow")
+    page.click("#trigger")
+    page.wait_for_selector("#report-state.error")
+    assert page.inner_text("#report-state") == (
+        'Now: "tomorrow" is not a date; write YYYY-MM-DD HH:MM (UTC), e.g. 2023-01-25 18:00, '
+        "or leave it empty for the latest poll.")
+    assert page.get_attribute("#report-now", "aria-invalid") == "true"
+    assert page.is_hidden("#report-preview")  # nothing was triggered
+    page.fill("#store-id", "s1")
+    page.fill("#store-now", "2023-02-30 10:00")
+    page.click("#show-store")
+    page.wait_for_selector("body[data-state=error]", state="attached")
+    assert page.inner_text("#stores-status").startswith('Now: "2023-02-30 10:00" is not a date')
+    assert page.get_attribute("#store-now", "aria-invalid") == "true"
+    page.fill("#store-now", "2023-01-23 17:00")  # fixed: the mark goes
+    page.click("#show-store")
+    page.wait_for_selector(READY, state="attached")
+    assert page.get_attribute("#store-now", "aria-invalid") == "false"
+    assert console.errors == []

@@ -46,8 +46,10 @@ window.kpiflow = (function () {
   function fromInputUtc(value) {
     const m = /^\s*(\d{4}-\d{2}-\d{2})[ T](\d{1,2}):(\d{2})\s*$/.exec(value || "");
     if (!m) return null;
-    const ms = Date.parse(`${m[1]}T${m[2].padStart(2, "0")}:${m[3]}:00Z`);
-    return Number.isNaN(ms) ? null : ms;
+    const text = `${m[1]}T${m[2].padStart(2, "0")}:${m[3]}`;
+    const ms = Date.parse(text + ":00Z");
+    // Date.parse rolls a day that does not exist over (2023-02-30 is March 2): refuse it
+    return Number.isNaN(ms) || toInputUtc(ms).replace(" ", "T") !== text ? null : ms;
   }
 
   class ApiError extends Error {

@@ -10,7 +10,23 @@
       end: document.getElementById("logins-end").value,
       aggregate: document.getElementById("logins-aggregate").value,
     };
+    // a wrong range is named here, with the field marked, before asking the server
+    const startField = document.getElementById("logins-start");
+    const endField = document.getElementById("logins-end");
+    const backwards = params.start && params.end && params.end < params.start;
+    startField.setAttribute("aria-invalid", String(!params.start));
+    endField.setAttribute("aria-invalid", String(!params.end || backwards));
+    const problem = !params.start ? "Start: pick a date (YYYY-MM-DD), e.g. 2024-01-01."
+      : !params.end ? "End: pick a date (YYYY-MM-DD), e.g. 2024-06-30."
+      : backwards ? `End (${params.end}) must not be before Start (${params.start}).` : "";
+    if (problem) {
+      status.textContent = problem;
+      status.className = "hint error";
+      document.body.dataset.state = "error";
+      return;
+    }
     document.body.dataset.state = "loading";
+    status.className = "hint";
     status.textContent = "Loading…";
     try {
       const [plot, raw] = await Promise.all([
@@ -26,7 +42,8 @@
       window.history.replaceState(null, "", url);
       document.body.dataset.state = "ready";
     } catch (err) {
-      status.textContent = err.message;
+      status.textContent = `Could not load: ${err.message}`;
+      status.className = "hint error";
       document.body.dataset.state = "error";
     }
   }

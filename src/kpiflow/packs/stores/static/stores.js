@@ -5,10 +5,18 @@
   const status = $("stores-status");
   document.body.dataset.state = "ready";
 
-  function nowParam(value) {
+  // The "Now" field as an ISO time (null when empty); a wrong one is named with the fix, and
+  // the field is marked.
+  function nowParam(id) {
+    const field = $(id);
+    const value = field.value;
+    const ms = value.trim() ? kpiflow.fromInputUtc(value) : null;
+    field.setAttribute("aria-invalid", String(value.trim() !== "" && ms === null));
     if (!value.trim()) return null;
-    const ms = kpiflow.fromInputUtc(value);
-    if (ms === null) throw new Error("write the time as YYYY-MM-DD HH:MM (UTC)");
+    if (ms === null) {
+      throw new Error(`Now: "${value}" is not a date; write YYYY-MM-DD HH:MM (UTC), ` +
+                      "e.g. 2023-01-25 18:00, or leave it empty for the latest poll.");
+    }
     return new Date(ms).toISOString();
   }
 
@@ -178,7 +186,7 @@
     button.disabled = true;
     link.hidden = true;
     try {
-      const params = { now: nowParam($("report-now").value), max_hold: $("report-hold").value.trim() };
+      const params = { now: nowParam("report-now"), max_hold: $("report-hold").value.trim() };
       const started = await kpiflow.api("trigger_report", params, { method: "POST" });
       say(state, "Running…", "busy");
       const csv = await poll(started.report_id);
@@ -273,7 +281,7 @@
     say(status, "Loading…", "");
     try {
       const week = await kpiflow.api(`api/v1/stores/${encodeURIComponent(id)}/week`,
-                                     { now: nowParam($("store-now").value) });
+                                     { now: nowParam("store-now") });
       draw(week);
       say(status, "", "");
       document.body.dataset.state = "ready";
