@@ -2,8 +2,9 @@
 
 Day by day, in order: a day's set replaces the stored one (an emptied day is stored empty)
 and the checkpoint moves to that day in the same transaction, after `safe_point`. A crash
-therefore loses at most the day being written, and the next run starts there (less the
-look-back, which re-reads recent days for late lines).
+therefore loses at most the days being written, and the next run starts there (less the
+look-back, which re-reads recent days for late lines). A range over 64 days is committed in
+groups of consecutive days (at most 64 transactions), each with the checkpoint at its last day.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 from sqlalchemy import Connection, delete, insert, select
 
 from kpiflow.errors import ConfigError
@@ -30,6 +31,8 @@ from kpiflow.store.upsert import upsert
 
 PACK = "logins"
 CHECKPOINT = "day"
+USERS_BATCH = 20_000
+COMMITS = 64  # a long range is committed in at most this many transactions
 EPOCH_START = date(1970, 1, 2)  # the earliest day a run without a start can find
 
 
@@ -99,6 +102,7 @@ def extract(ctx: RunContext[LoginsSettings], options: RunOptions | None = None) 
     buckets = DayBuckets(start or EPOCH_START, end, zone, names)
     summary = LoginsSummary()
     _read_sources(ctx, settings, buckets, None if start is None else (start, end), summary)
+    buckets.finish()
     first = start or buckets.first_with_data()
     if first is None or first > end:
         return summary
@@ -182,28 +186,32 @@ def _record_read(conn: Connection, read: sources.SourceRead, rules: str,
 
 def _commit_days(ctx: RunContext[LoginsSettings], buckets: DayBuckets, first: date, end: date,
                  summary: LoginsSummary) -> None:
-    stored = np.zeros(len(buckets.ids), dtype=bool)  # ids already in logins_users
-    new_ids = {buckets.ids[n]: n for n in buckets.new_names}
-    stored[[i for i in buckets.ids.values() if i not in new_ids]] = True
+    if buckets.new_names:  # the dictionary first: ids no committed day uses yet are harmless
+        ctx.safe_point("logins_users")
+        with ctx.db.begin() as conn:
+            named = [{"user_id": buckets.ids[n], "name": n} for n in buckets.new_names]
+            for i in range(0, len(named), USERS_BATCH):
+                conn.execute(insert(users), named[i:i + USERS_BATCH])
     last = checkpoint_day(ctx)
     offset = (first - buckets.first).days
     total = (end - first).days + 1
-    for n in range(total):
-        index = offset + n
-        ids = buckets.distinct(index)
-        fresh = ids[~stored[ids]]
-        encoding, data = daysets.encode(ids)
-        day = buckets.day(index)
+    # One day per transaction for the short ranges of daily runs; a long range (a first run,
+    # a --start years back) commits days in at most COMMITS groups, so a crash redoes at most
+    # that fraction of it and 730 days cost 60 commits, not 730.
+    size = -(-total // COMMITS)
+    for group in range(0, total, size):
+        rows: list[dict[str, Any]] = []
+        for n in range(group, min(group + size, total)):
+            ids = buckets.distinct(offset + n)
+            encoding, data = daysets.encode(ids)
+            rows.append({"day": buckets.day(offset + n), "users": int(ids.size),
+                         "logins": buckets.logins.get(offset + n, 0),
+                         "encoding": encoding, "data": data})
         ctx.safe_point("logins_day")
         with ctx.db.begin() as conn:
-            if fresh.size:
-                conn.execute(insert(users), [{"user_id": int(i), "name": new_ids[int(i)]}
-                                             for i in fresh])
-            upsert(conn, days, [{"day": day, "users": int(ids.size),
-                                 "logins": buckets.logins.get(index, 0),
-                                 "encoding": encoding, "data": data}], key=("day",))
-            if last is None or day > last:
-                ctx.checkpoints.set(conn, CHECKPOINT, day.isoformat())
-        stored[fresh] = True
-        summary.days += 1
-        ctx.progress("days", n + 1, total)
+            upsert(conn, days, rows, key=("day",))
+            newest = buckets.day(offset + group + len(rows) - 1)
+            if last is None or newest > last:
+                ctx.checkpoints.set(conn, CHECKPOINT, newest.isoformat())
+        summary.days += len(rows)
+        ctx.progress("days", group + len(rows), total)
