@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import statistics
 import tempfile
 import time
@@ -101,6 +102,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=730)
     args = parser.parse_args()
     end = START + timedelta(days=args.days - 1)
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         t = time.perf_counter()
@@ -111,16 +113,22 @@ def main() -> None:
         rt = Runtime.build(Settings(database_url=url, state_dir=tmp / "state"), discover_packs(),
                            logins=LoginsSettings(logins_source=str(tmp / "logs"), logins_start=START))
         rt.ensure_schema()
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         pack = rt.pack("logins")
         job = dataclasses.replace(pack.job("extract"), run=partial(
             pipeline.extract, options=pipeline.RunOptions(START, end)))
         summary = run_job(rt, pack, job)
-        ours = time.perf_counter() - t
-        print(f"extract (kpiflow): {ours:.1f} s, {args.lines / ours:,.0f} lines/s; {summary}")
+        ours, our_cpu = time.perf_counter() - t, time.process_time() - cpu
+        print(f"extract (kpiflow): {ours:.1f} s, {args.lines / ours:,.0f} lines/s "
+              f"({our_cpu:.1f} CPU s, all threads); {summary}")
+        cpu = time.process_time()
         events, theirs = pandas_extract(files)
-        print(f"extract (pandas): {theirs:.1f} s, {args.lines / theirs:,.0f} lines/s; "
-              f"ratio {theirs / ours:.2f}x")
+        their_cpu = time.process_time() - cpu
+        print(f"extract (pandas): {theirs:.1f} s, {args.lines / theirs:,.0f} lines/s "
+              f"({their_cpu:.1f} CPU s); ratio {theirs / ours:.2f}x (CPU {their_cpu / our_cpu:.2f}x)")
+        again = run_job(rt, pack, dataclasses.replace(pack.job("extract"), run=partial(
+            pipeline.extract, options=pipeline.RunOptions(end=end))))
+        print(f"a second run (look-back only): {again}")
 
         with rt.db.connect() as conn:
             blob = conn.execute(select(func.sum(func.length(days.c.data)))).scalar() or 0
@@ -160,6 +168,7 @@ def main() -> None:
         finally:
             drop(pg)
         rt.close()
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

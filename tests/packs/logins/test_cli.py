@@ -44,19 +44,27 @@ def test_errors_are_one_red_line(tmp_path: Path) -> None:
     env = _env(tmp_path)
     (tmp_path / "logs").mkdir()
     later = (date.today() + timedelta(days=3)).isoformat()
-    cases = [
-        (["logins", "run", "--source", str(tmp_path / "logs"), "--end", later], "after today"),
-        (["logins", "run", "--source", str(tmp_path / "logs"), "--start", "2024-02-01",
-          "--end", "2024-01-01"], "before start"),
-        (["logins", "run", "--source", str(tmp_path / "nowhere")], "does not exist"),
-        (["logins", "run", "--start", "01/02/2024"], "--start"),
-        (["logins", "uniques", "--aggregate", "H"], "--aggregate"),
-        (["logins", "uniques", "--start", "2024-02-01", "--end", "2024-01-01"], "after --end"),
+    logs = ["--source", str(tmp_path / "logs")]
+    cases = [  # (arguments, exit code, what the line says)
+        (["logins", "run", *logs, "--end", later], 2, "after today"),
+        (["logins", "run", *logs, "--start", "2024-02-01", "--end", "2024-01-01"], 2,
+         "before --start"),
+        (["logins", "run", "--source", str(tmp_path / "nowhere")], 1, "does not exist"),
+        (["logins", "run", "--start", "01/02/2024"], 2, "--start: not a date"),
+        (["logins", "run", "--end", "2024-02-30"], 2, "--end: not a date"),
+        (["logins", "run", "--start", "1900-01-01"], 2, "outside 1970-01-01"),
+        (["logins", "uniques", "--aggregate", "H"], 2, "--aggregate"),
+        (["logins", "uniques", "--start", "2024-02-01", "--end", "2024-01-01"], 2,
+         "before --start"),
+        (["logins", "uniques", "--start", "1970-01-01", "--end", "9998-12-31"], 2,
+         "shorter range"),
+        (["logins", "generate", "--out", str(tmp_path / "g"), "--form", "xml"], 2, "--form"),
     ]
-    for args, message in cases:
+    for args, code, message in cases:
         r = runner.invoke(app, args, env=env)
-        assert r.exit_code == 1, (args, r.output)
+        assert r.exit_code == code, (args, r.output)
         assert message in r.stderr and "Traceback" not in r.output, (args, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
 
 
 def test_generate_is_seeded(tmp_path: Path) -> None:

@@ -83,3 +83,41 @@ def test_kill_9_on_day_2_of_3_resumes_at_day_2(tmp_path: Path, database_url: str
     assert clean.returncode == 0, clean.stderr.decode()
     assert _state(database_url) == _state(clean_url)
     assert all(_state(clean_url)[0].values())
+
+
+@pytest.mark.xdist_group("crash")
+def test_kill_9_in_a_long_range_resumes_at_the_first_uncommitted_group(tmp_path: Path) -> None:
+    # 130 days commit in groups of 3 (at most 64 transactions): killed before the second
+    # commit, days 1-3 and their checkpoint are stored, nothing after; the resumed run redoes
+    # the rest and ends equal to an uninterrupted run.
+    first, last = date(2024, 1, 1), date(2024, 5, 9)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.jsonl").write_text("".join(
+        line(f"{date.fromordinal(first.toordinal() + d).isoformat()}T08:00:00Z", f"u{d % 11}")
+        + "\n" for d in range(130)))
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    span = ["--start", first.isoformat(), "--end", last.isoformat()]
+    crashed = _run(tmp_path, url, span, crash_at="logins_day:2")
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr.decode()
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert queries.stored_checkpoint(conn) == date(2024, 1, 3)
+        days = [p.days_covered for p in queries.uniques(
+            conn, LoginsSettings(), Grain.D, first, last).periods]
+    engine.dispose()
+    assert days == [1, 1, 1] + [0] * 127
+    assert _run(tmp_path, url, ["--end", last.isoformat()]).returncode == 0
+
+    clean_dir = tmp_path / "clean"
+    clean_dir.mkdir()
+    (clean_dir / "logs").symlink_to(tmp_path / "logs")
+    clean_url = f"sqlite:///{clean_dir / 'k.db'}"
+    assert _run(clean_dir, clean_url, span).returncode == 0
+    answers = []
+    for u in (url, clean_url):
+        engine = create_engine(u)
+        with engine.connect() as conn:
+            answers.append([(p.period, p.unique_users, p.days_covered) for p in queries.uniques(
+                conn, LoginsSettings(), Grain.W, first, last).periods])
+        engine.dispose()
+    assert answers[0] == answers[1] and all(covered for _, _, covered in answers[0])

@@ -1,4 +1,8 @@
-"""`kpiflow logins ...`: extract logins, show distinct users per period, generate sample logs."""
+"""`kpiflow logins ...`: extract logins, show distinct users per period, generate sample logs.
+
+Exit codes as every pack's: 0 done, 1 could not do its job, 2 a bad option (one line, before
+anything runs), 3 done but lines were quarantined.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,28 @@ import json
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.table import Table
 
-from kpiflow.console import fail, out, progress_reporter
+from kpiflow.console import (
+    USAGE,
+    Format,
+    FormatOption,
+    counts_table,
+    emit,
+    err,
+    fail,
+    out,
+    progress_reporter,
+    rejected_hint,
+)
 from kpiflow.errors import KpiflowError
 from kpiflow.lifecycle import run_job
 from kpiflow.packs.logins import generate as gen
 from kpiflow.packs.logins import pipeline, queries
+from kpiflow.packs.logins.api import FIRST_DAY, LAST_DAY, MAX_RANGE_DAYS
 from kpiflow.packs.logins.config import LoginsSettings
 from kpiflow.packs.logins.periods import Grain
 from kpiflow.runtime import Runtime
@@ -25,13 +41,44 @@ app = typer.Typer(help="Unique users per day, week, month, quarter and year from
                   no_args_is_help=True)
 
 
+QUARANTINE = ("the Ingest page of the dashboard, or GET /api/v1/quarantine/?pack=logins "
+              "(file, line, reason)")
+
+
+def _usage(message: str) -> NoReturn:
+    """A bad option: one red line with the remedy, exit 2, nothing has run."""
+    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(USAGE)
+
+
 def _date(option: str, text: str | None) -> date | None:
     if text is None:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        fail(f"{option}: not a date (YYYY-MM-DD): {text!r}")
+        _usage(f"{option}: not a date, give YYYY-MM-DD (e.g. 2024-01-31), not {text!r}")
+
+
+def _range(settings: LoginsSettings, start: str | None, end: str | None, *,
+           query: bool = False) -> tuple[date | None, date | None]:
+    """--start and --end as dates, checked against each other and the days the API takes; a
+    run's end is at most today (in the configured zone), a query's span at most the API's."""
+    first, last = _date("--start", start), _date("--end", end)
+    now = pipeline.today(settings)
+    for option, day in (("--start", first), ("--end", last)):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            _usage(f"{option} {day} is outside {FIRST_DAY} .. {LAST_DAY}")
+    if not query and last is not None and last > now:
+        _usage(f"--end {last} is after today ({now} in {settings.logins_timezone}): "
+               "give today or an earlier day")
+    if first is not None and first > (last or now):
+        _usage(f"--end {last or now} is before --start {first}: give a start on or before "
+               "the end")
+    if query and first is not None and ((last or now) - first).days > MAX_RANGE_DAYS:
+        _usage(f"--start {first} to --end {last or now} is more than {MAX_RANGE_DAYS:,} days: "
+               "ask for a shorter range")
+    return first, last
 
 
 def _settings(rt: Runtime, source: str | None) -> LoginsSettings:
@@ -41,7 +88,8 @@ def _settings(rt: Runtime, source: str | None) -> LoginsSettings:
     return LoginsSettings(**{**settings.model_dump(), "logins_source": source})
 
 
-@app.command(epilog="Example: kpiflow logins run --source logs/ --start 2024-01-01")
+@app.command(epilog="Example: kpiflow logins run --source /var/log/app --start 2024-01-01 "
+             "--format json")
 def run(
     ctx: typer.Context,
     source: Annotated[str | None, typer.Option(
@@ -49,52 +97,59 @@ def run(
     start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default today).")] = None,
     reset: Annotated[bool, typer.Option(help="Forget the checkpoint; start over.")] = False,
+    fmt: FormatOption = Format.TABLE,
 ) -> None:
-    """Extract logins day by day into stored daily user sets (resumes at the checkpoint)."""
+    """Extract logins day by day into stored daily user sets (resumes at the checkpoint).
+
+    Reads only new or changed files and those holding a day it extracts. Exit 0 done, 1 could
+    not run (source or database), 2 a bad option, 3 done but lines were quarantined.
+    """
     rt: Runtime = ctx.obj
-    options = pipeline.RunOptions(_date("--start", start), _date("--end", end), reset)
+    settings = _settings(rt, source)
+    options = pipeline.RunOptions(*_range(settings, start, end), reset)
     pack = rt.pack(pipeline.PACK)
     job = dataclasses.replace(pack.job("extract"), run=partial(pipeline.extract, options=options))
     with progress_reporter() as progress:
         try:
-            summary = run_job(rt, pack, job, progress, _settings(rt, source))
+            summary = run_job(rt, pack, job, progress, settings)
         except KpiflowError as exc:
             fail(exc)
-    table = Table("what", "count", title="logins run")
-    for what, count in summary.counts().items():
-        table.add_row(what.replace("_", " "), f"{count:,}")
-    out.print(table)
+    counts = summary.counts()
+    emit([counts], fmt, counts_table(counts, "logins run"))
+    rejected_hint(pipeline.PACK, 0, int(counts.get("bad_lines", 0)), QUARANTINE)
 
 
-@app.command(epilog="Example: kpiflow logins uniques --aggregate M --format csv")
+@app.command(epilog="Example: kpiflow logins uniques --aggregate M --start 2024-01-01 "
+             "--end 2024-12-31 --format csv")
 def uniques(
     ctx: typer.Context,
     aggregate: Annotated[str, typer.Option(help="D, W, M, Q or Y.")] = "W",
     start: Annotated[str | None, typer.Option(help="First day (default 90 days before end).")] = None,
     end: Annotated[str | None, typer.Option(help="Last day (default today).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    fmt: FormatOption = Format.TABLE,
 ) -> None:
-    """Distinct users per period from the stored days (never a sum of smaller periods)."""
+    """Distinct users per period from the stored days (never a sum of smaller periods).
+
+    Exit 0 (also for a range without logins: a 0 per period), 1 no database, 2 a bad option.
+    """
     rt: Runtime = ctx.obj
     if aggregate.upper() not in Grain.__members__:
-        fail(f"--aggregate must be one of D, W, M, Q, Y, not {aggregate!r}")
-    if fmt not in ("table", "csv", "json"):
-        fail(f"--format must be table, csv or json, not {fmt!r}")
+        _usage(f"--aggregate must be one of D, W, M, Q, Y (day, week, month, quarter, year), "
+               f"not {aggregate!r}")
     settings = rt.settings_of(pipeline.PACK, LoginsSettings)
-    last = _date("--end", end) or pipeline.today(settings)
-    first = _date("--start", start) or last - timedelta(days=90)
-    if first > last:
-        fail(f"--start {first} is after --end {last}")
+    given_first, given_last = _range(settings, start, end, query=True)
+    last = given_last or pipeline.today(settings)
+    first = given_first or last - timedelta(days=90)
     try:
         rt.ensure_schema()
         with rt.db.connect() as conn:
             result = queries.uniques(conn, settings, Grain(aggregate.upper()), first, last)
     except KpiflowError as exc:
         fail(exc)
-    if fmt == "csv":
+    if fmt is Format.CSV:
         typer.echo(result.to_csv(), nl=False)
         return
-    if fmt == "json":
+    if fmt is Format.JSON:
         typer.echo(json.dumps(result.to_json(), indent=2))
         return
     table = Table("period", "unique users", "days covered", "days in period", "complete",
@@ -106,7 +161,8 @@ def uniques(
     out.print(table)
 
 
-@app.command(epilog="Example: kpiflow logins generate --out logs --days 30 --lines 10000")
+@app.command(epilog="Example: kpiflow logins generate --out logs --lines 10000000 --users 100000 "
+             "--days 730 --seed 0")
 def generate(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path("logs"),
     lines: Annotated[int, typer.Option(min=1, max=200_000_000)] = 1_000_000,
@@ -119,7 +175,7 @@ def generate(
     """Write seeded sample logs, one JSON-lines file per month."""
     first = _date("--start", start)
     if form not in ("plain", "gzip", "mongo"):
-        fail(f"--form must be plain, gzip or mongo, not {form!r}")
+        _usage(f"--form must be plain, gzip or mongo, not {form!r}")
     assert first is not None
     files = gen.generate(out_dir, lines, users, first, days, seed, form)  # type: ignore[arg-type]
     out.print(f"wrote {lines:,} lines in {len(files)} files under {out_dir}")

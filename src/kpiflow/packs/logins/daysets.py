@@ -3,7 +3,7 @@
 Users are dictionary ids (`logins_users`). A day is stored as a sorted little-endian uint32
 array or as a bitmap (bit i = user i), whichever is smaller: a busy day of a dense dictionary is
 a bitmap (1 bit per known user), a quiet day a short array (4 bytes per user). Counting a period
-marks each day's users in one boolean array and counts them, so it is exact and never sums smaller periods.
+ORs the days' sets and counts the bits, so it is exact and never sums smaller periods.
 """
 
 from __future__ import annotations
@@ -45,14 +45,24 @@ def decode(encoding: int, data: bytes) -> Ids:
 
 
 def distinct(days: Sequence[tuple[int, bytes]], nbytes: int) -> int:
-    """Distinct users over several stored days; `nbytes` covers the largest id."""
+    """Distinct users over several stored days; `nbytes` covers the largest id.
+
+    Bitmaps are ORed as they are stored (a byte holds 8 users) and id arrays marked in one
+    boolean array packed once at the end, so a union costs about a byte operation per 8 known
+    users per busy day; the count is a popcount.
+    """
     if not days:
         return 0
-    seen = np.zeros(nbytes * 8, dtype=bool)
+    packed = np.zeros(nbytes, dtype=np.uint8)
+    marked: npt.NDArray[np.bool_] | None = None
     for encoding, data in days:
         if encoding == BITMAP:
-            bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little")
-            seen[: bits.size] |= bits.view(bool)
-        else:
-            seen[np.frombuffer(data, dtype="<u4")] = True
-    return int(np.count_nonzero(seen))
+            bits = np.frombuffer(data, dtype=np.uint8)
+            packed[: bits.size] |= bits
+        elif data:
+            if marked is None:
+                marked = np.zeros(nbytes * 8, dtype=bool)
+            marked[np.frombuffer(data, dtype="<u4")] = True
+    if marked is not None:
+        packed |= np.packbits(marked, bitorder="little")
+    return int(np.bitwise_count(packed).sum())

@@ -36,7 +36,7 @@ def read_clean(data: bytes, matcher: Matcher, buckets: DayBuckets) -> tuple[int,
     if instant.dtype != pl.String:
         return None
     try:
-        at = instant.str.to_datetime(time_zone="UTC", strict=False)
+        at = _instants(instant)
         is_login = (frame[message].str.contains(matcher.regex.pattern)
                     if message in frame.columns and frame[message].dtype == pl.String
                     else pl.Series([False] * frame.height))
@@ -58,3 +58,13 @@ def read_clean(data: bytes, matcher: Matcher, buckets: DayBuckets) -> tuple[int,
     seconds = (at.filter(is_login).filter(keep).dt.epoch("ms").to_numpy() / 1000)
     buckets.add_many(seconds, names.filter(keep))
     return frame.height, int(keep.sum())
+
+
+def _instants(text: pl.Series) -> pl.Series:
+    """ISO 8601 texts as UTC instants, null where unparsable. Texts with a zone or `Z` (what
+    logs write) go through chrono's RFC 3339 parser, a third cheaper than format inference;
+    anything else (no zone: UTC) through inference."""
+    at = text.str.to_datetime(format="%+", strict=False)
+    if at.null_count() == 0:
+        return at
+    return text.str.to_datetime(time_zone="UTC", strict=False)

@@ -2,8 +2,9 @@
 
 Day by day, in order: a day's set replaces the stored one (an emptied day is stored empty)
 and the checkpoint moves to that day in the same transaction, after `safe_point`. A crash
-therefore loses at most the day being written, and the next run starts there (less the
-look-back, which re-reads recent days for late lines).
+therefore loses at most the days being written, and the next run starts there (less the
+look-back, which re-reads recent days for late lines). A range over 64 days is committed in
+groups of consecutive days (at most 64 transactions), each with the checkpoint at its last day.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 from sqlalchemy import Connection, delete, insert, select
 
 from kpiflow.errors import ConfigError
 from kpiflow.ingest import ledger, quarantine
-from kpiflow.packs.logins import daysets, sources
+from kpiflow.ingest.discover import FoundFile
+from kpiflow.packs.logins import daysets, filedays, sources
 from kpiflow.packs.logins.buckets import DayBuckets
 from kpiflow.packs.logins.config import LoginsSettings
 from kpiflow.packs.logins.events import Matcher
@@ -29,6 +31,8 @@ from kpiflow.store.upsert import upsert
 
 PACK = "logins"
 CHECKPOINT = "day"
+USERS_BATCH = 20_000
+COMMITS = 64  # a long range is committed in at most this many transactions
 EPOCH_START = date(1970, 1, 2)  # the earliest day a run without a start can find
 
 
@@ -45,7 +49,8 @@ class RunOptions:
 class LoginsSummary(Summary):
     """What an extraction did."""
 
-    sources: int = 0
+    sources: int = 0  # sources read (files new, changed or holding a day extracted; a table)
+    files_unchanged: int = 0  # files not read: same content, no login in the days extracted
     lines: int = 0
     bad_lines: int = 0
     logins: int = 0
@@ -96,7 +101,8 @@ def extract(ctx: RunContext[LoginsSettings], options: RunOptions | None = None) 
     zone = ZoneInfo(settings.logins_timezone)
     buckets = DayBuckets(start or EPOCH_START, end, zone, names)
     summary = LoginsSummary()
-    _read_sources(ctx, settings, buckets, summary)
+    _read_sources(ctx, settings, buckets, None if start is None else (start, end), summary)
+    buckets.finish()
     first = start or buckets.first_with_data()
     if first is None or first > end:
         return summary
@@ -106,20 +112,42 @@ def extract(ctx: RunContext[LoginsSettings], options: RunOptions | None = None) 
 
 
 def _read_sources(ctx: RunContext[LoginsSettings], settings: LoginsSettings,
-                  buckets: DayBuckets, summary: LoginsSummary) -> None:
+                  buckets: DayBuckets, extracted: tuple[date, date] | None,
+                  summary: LoginsSummary) -> None:
+    """Read the table, or the files that matter for the days `extracted` (all when None)."""
     matcher = Matcher(settings)
     source = str(settings.logins_source)
+    rules = filedays.rules_of(settings)
+    touched: list[tuple[ledger.LedgerEntry, FoundFile]] = []  # new stamp, same content
     if sources.is_database_url(source):
         reads = [sources.read_table(source, settings.logins_table, matcher, buckets)]
     else:
         found = sources.files_of(Path(source))
+        with ctx.db.connect() as conn:
+            entries = ledger.load(conn, PACK)
+            recorded = filedays.load(conn)
         reads = []
         for number, f in enumerate(found, start=1):
-            reads.append(sources.read_file(f, matcher, buckets))
+            entry = entries.get(str(f.abspath))
+            days = recorded.get(entry.id) if entry is not None else None
+            data, same = _same_content(f, entry, days, rules)
+            if same and entry is not None and entry.stamp != f.stamp:
+                touched.append((entry, f))
+            if same and days is not None and extracted is not None and not days.touches(
+                    *extracted):
+                summary.files_unchanged += 1
+            else:
+                data = sources.content_of(f)[0] if data is None else data
+                reads.append(sources.read_file(f, data, matcher, buckets))
             ctx.progress("files", number, len(found))
+    read_paths = {read.name for read in reads}
     with ctx.db.begin() as conn:
+        for entry, f in touched:
+            if entry.path not in read_paths:
+                ledger.touch(conn, entry, f.stamp)
+        entries = ledger.load(conn, PACK)
         for read in reads:
-            _record_bad_lines(conn, read)
+            _record_read(conn, read, rules, entries.get(read.name))
     for read in reads:
         summary.sources += 1
         summary.lines += read.lines
@@ -127,45 +155,63 @@ def _read_sources(ctx: RunContext[LoginsSettings], settings: LoginsSettings,
         summary.logins += read.logins
 
 
-def _record_bad_lines(conn: Connection, read: sources.SourceRead) -> None:
-    """A file's bad lines under its ledger entry; a table's under its name (both replaced)."""
+def _same_content(f: FoundFile, entry: ledger.LedgerEntry | None,
+                  days: filedays.FileDays | None, rules: str) -> tuple[bytes | None, bool]:
+    """Whether the file holds the content its recorded days were read from, under the same
+    rules: by its stamp, else by its sha256 (then with the bytes read for it)."""
+    if entry is None or days is None or days.rules != rules:
+        return None, False
+    if entry.stamp == f.stamp:
+        return None, True
+    data, sha256 = sources.content_of(f)
+    return data, sha256 == entry.sha256
+
+
+def _record_read(conn: Connection, read: sources.SourceRead, rules: str,
+                 entry: ledger.LedgerEntry | None) -> None:
+    """A file's ledger entry, days and bad lines; a table's bad lines under its name (all
+    replaced)."""
     if read.file is None:
         q = quarantine_table.c
         conn.execute(delete(quarantine_table).where(q.pack == PACK, q.source == read.name))
         quarantine.add(conn, PACK, read.name, read.bad)
         return
-    entries = ledger.load(conn, PACK)
     entry_id = ledger.record(
         conn, PACK, path=read.name, stamp=read.file.stamp, sha256=read.sha256,
         status=ledger.INGESTED, rows=read.lines - len(read.bad), bad_rows=len(read.bad),
-        error=None, existing=entries.get(read.name))
+        error=None, existing=entry)
     quarantine.replace(conn, PACK, entry_id, read.bad)
+    filedays.save(conn, entry_id, rules, read.days)
 
 
 def _commit_days(ctx: RunContext[LoginsSettings], buckets: DayBuckets, first: date, end: date,
                  summary: LoginsSummary) -> None:
-    stored = np.zeros(len(buckets.ids), dtype=bool)  # ids already in logins_users
-    new_ids = {buckets.ids[n]: n for n in buckets.new_names}
-    stored[[i for i in buckets.ids.values() if i not in new_ids]] = True
+    if buckets.new_names:  # the dictionary first: ids no committed day uses yet are harmless
+        ctx.safe_point("logins_users")
+        with ctx.db.begin() as conn:
+            named = [{"user_id": buckets.ids[n], "name": n} for n in buckets.new_names]
+            for i in range(0, len(named), USERS_BATCH):
+                conn.execute(insert(users), named[i:i + USERS_BATCH])
     last = checkpoint_day(ctx)
     offset = (first - buckets.first).days
     total = (end - first).days + 1
-    for n in range(total):
-        index = offset + n
-        ids = buckets.distinct(index)
-        fresh = ids[~stored[ids]]
-        encoding, data = daysets.encode(ids)
-        day = buckets.day(index)
+    # One day per transaction for the short ranges of daily runs; a long range (a first run,
+    # a --start years back) commits days in at most COMMITS groups, so a crash redoes at most
+    # that fraction of it and 730 days cost 60 commits, not 730.
+    size = -(-total // COMMITS)
+    for group in range(0, total, size):
+        rows: list[dict[str, Any]] = []
+        for n in range(group, min(group + size, total)):
+            ids = buckets.distinct(offset + n)
+            encoding, data = daysets.encode(ids)
+            rows.append({"day": buckets.day(offset + n), "users": int(ids.size),
+                         "logins": buckets.logins.get(offset + n, 0),
+                         "encoding": encoding, "data": data})
         ctx.safe_point("logins_day")
         with ctx.db.begin() as conn:
-            if fresh.size:
-                conn.execute(insert(users), [{"user_id": int(i), "name": new_ids[int(i)]}
-                                             for i in fresh])
-            upsert(conn, days, [{"day": day, "users": int(ids.size),
-                                 "logins": buckets.logins.get(index, 0),
-                                 "encoding": encoding, "data": data}], key=("day",))
-            if last is None or day > last:
-                ctx.checkpoints.set(conn, CHECKPOINT, day.isoformat())
-        stored[fresh] = True
-        summary.days += 1
-        ctx.progress("days", n + 1, total)
+            upsert(conn, days, rows, key=("day",))
+            newest = buckets.day(offset + group + len(rows) - 1)
+            if last is None or newest > last:
+                ctx.checkpoints.set(conn, CHECKPOINT, newest.isoformat())
+        summary.days += len(rows)
+        ctx.progress("days", group + len(rows), total)

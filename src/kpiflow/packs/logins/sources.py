@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import zlib
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
 from kpiflow.errors import ConfigError, DataDirMissing
 from kpiflow.ingest.discover import FoundFile, discover
-from kpiflow.ingest.jsonlines import GZIP_MAGIC, read_json_lines
+from kpiflow.ingest.jsonlines import GZIP_MAGIC, parse_json_lines, read_json_lines
 from kpiflow.ingest.quarantine import BadRow, printable
 from kpiflow.packs.logins import fastpath
 from kpiflow.packs.logins.buckets import DayBuckets
@@ -42,6 +43,7 @@ class SourceRead:
     bad: list[BadRow] = field(default_factory=list)
     file: FoundFile | None = None  # set for a file (the ledger records it)
     sha256: str = ""
+    days: set[int] = field(default_factory=set)  # local day ordinals of its logins, any day
 
 
 def is_database_url(source: str) -> bool:
@@ -72,17 +74,25 @@ def files_of(source: Path) -> list[FoundFile]:
     return discover(source)
 
 
-def read_file(found: FoundFile, matcher: Matcher, buckets: DayBuckets) -> SourceRead:
-    """Read one JSON-lines file into the buckets."""
-    read = SourceRead(str(found.abspath), file=found)
+def content_of(found: FoundFile) -> tuple[bytes, str]:
+    """A file's bytes and their sha256 (what tells a changed content from a touched file)."""
     data = found.abspath.read_bytes()
-    read.sha256 = hashlib.sha256(data).hexdigest()
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def read_file(found: FoundFile, data: bytes, matcher: Matcher, buckets: DayBuckets) -> SourceRead:
+    """Read one JSON-lines file (its bytes `data`) into the buckets, noting its days."""
+    read = SourceRead(str(found.abspath), file=found, sha256=hashlib.sha256(data).hexdigest())
+    buckets.touched = read.days
     content = _gunzip(data) if data[:2] == GZIP_MAGIC else data
     clean = None if content is None else fastpath.read_clean(content, matcher, buckets)
     if clean is not None:
         read.lines, read.logins = clean
         return read
-    for item in read_json_lines(found.abspath):
+    # The bytes already hashed are the ones parsed; a damaged gzip is read again to say where.
+    items = (read_json_lines(found.abspath) if content is None
+             else parse_json_lines(io.BytesIO(content)))
+    for item in items:
         read.lines += 1
         if isinstance(item, BadRow):
             read.bad.append(item)

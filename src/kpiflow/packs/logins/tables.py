@@ -4,9 +4,23 @@ A day's distinct users are stored as one row: the users' dictionary ids, either 
 as a sorted uint32 array, whichever is smaller (docs/logins.md measures both). Every extracted
 day has a row, an empty day too (`users` 0), so a day that became empty is stored as empty and
 a period can tell how many of its days were extracted.
+
+`logins_files` remembers, per ledger entry (a source file), the local days its logins fall on
+under the rules they were read with, so a run re-reads an unchanged file only when it holds
+lines of a day the run extracts.
 """
 
-from sqlalchemy import BigInteger, Column, Date, Integer, LargeBinary, MetaData, SmallInteger, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+)
 from sqlalchemy.dialects import mysql
 
 metadata = MetaData()
@@ -29,4 +43,12 @@ days = Table(
     Column("logins", BigInteger, nullable=False),  # login events that day
     Column("encoding", SmallInteger, nullable=False),  # 0 = sorted uint32 ids, 1 = bitmap
     Column("data", Blob, nullable=False),
+)
+
+files = Table(
+    "logins_files",
+    metadata,
+    Column("ledger_id", BigInteger, primary_key=True, autoincrement=False),  # ingest_ledger.id
+    Column("rules", String(64), nullable=False),  # sha256 of the rules the file was read with
+    Column("days", Blob, nullable=False),  # sorted little-endian int32 day ordinals
 )
