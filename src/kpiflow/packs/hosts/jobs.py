@@ -19,9 +19,11 @@ from kpiflow.packs.hosts.alarms import Change, Rules, SeriesState
 from kpiflow.packs.hosts.config import HostsSettings
 from kpiflow.packs.hosts.queries import event_json
 from kpiflow.packs.hosts.tables import (
+    PARTIAL_MS,
     alarm_events,
     alarms,
     batches,
+    name_partials,
     parquet_files,
     rollups,
     samples,
@@ -108,6 +110,9 @@ def flush(ctx: RunContext[HostsSettings]) -> FlushSummary:
     with ctx.db.begin() as conn:
         summary.expired_from_buffer = conn.execute(
             delete(samples).where(s.flushed == 1, s.ts_ms < cutoff)).rowcount
+        # get-all reads at most the hot window back (longer windows are refused).
+        conn.execute(delete(name_partials).where(name_partials.c.bucket_ms < cutoff
+                                                 - PARTIAL_MS))
     return summary
 
 
