@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,8 +14,9 @@ import httpx
 import polars as pl
 from sqlalchemy import Connection, delete, insert, select, update
 
+from kpiflow.packs.hosts import alarm_window, rawstore
 from kpiflow.packs.hosts import alarms as rules_mod
-from kpiflow.packs.hosts import rawstore
+from kpiflow.packs.hosts.alarm_window import SeriesKey, Window
 from kpiflow.packs.hosts.alarms import Change, Rules, SeriesState
 from kpiflow.packs.hosts.config import HostsSettings
 from kpiflow.packs.hosts.queries import event_json
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 CHUNK = 200_000  # samples compacted per file write (bounded memory)
 IN_CHUNK = 5_000  # ids per IN list (bound parameters per statement)
 MINUTE_MS = 60_000
-SeriesKey = tuple[str, int, int, str, int]
+NOTHING_MS = 2**62  # a window filled from no read covers nothing
 
 
 def rules_of(ps: HostsSettings) -> Rules:
@@ -165,27 +167,53 @@ def _event_row(key: SeriesKey, ch: Change) -> dict[str, Any]:
             "delivered": 0, "attempts": 0}
 
 
+def _read_points(conn: Connection, fresh: Sequence[Any], window: Window | None, window_ms: int
+                 ) -> tuple[dict[SeriesKey, list[tuple[int, float]]], Window]:
+    """Each series with fresh samples: its fresh samples and, before them, the judged samples
+    of its trend window, from this process's window when it is current and reaches back far
+    enough, else from the buffer (which then fills a new window, every series in it)."""
+    s = samples.c
+    points: dict[SeriesKey, list[tuple[int, float]]] = defaultdict(list)
+    earliest: dict[SeriesKey, int] = {}
+    for r in fresh:
+        k = (r.host_id, r.pid, r.started_ms, r.name, r.resource)
+        earliest[k] = min(earliest.get(k, r.ts_ms), r.ts_ms)
+    since = min(earliest.values(), default=NOTHING_MS) - window_ms
+    if window is not None and since >= window.covers_from:
+        for r in fresh:
+            points[(r.host_id, r.pid, r.started_ms, r.name, r.resource)].append((r.ts_ms, r.value))
+        for k, pts in points.items():
+            pts += window.points(k)
+        return points, window
+    others: dict[SeriesKey, list[tuple[int, float]]] = defaultdict(list)
+    if earliest:
+        for r in conn.execute(select(s.host_id, s.pid, s.started_ms, s.name, s.resource, s.ts_ms,
+                                     s.value).where(s.ts_ms >= since)):
+            k = (r.host_id, r.pid, r.started_ms, r.name, r.resource)
+            if k not in earliest:
+                others[k].append((r.ts_ms, r.value))
+            elif r.ts_ms >= earliest[k] - window_ms:
+                points[k].append((r.ts_ms, r.value))
+    filled = Window(covers_from=since)
+    for k, pts in others.items():
+        pts.sort()
+        filled.keep(k, pts, pts[-1][0] - window_ms)
+    return points, filled
+
+
 def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
     """Step every series with new samples through the alarm rules; record state changes."""
     ps = ctx.pack_settings
     rules = rules_of(ps)
     now = time.time()
     s, a = samples.c, alarms.c
-    key_cols = (s.host_id, s.pid, s.started_ms, s.name, s.resource)
+    database = ctx.settings.database_url
+    window = alarm_window.window_for(database, ctx.checkpoints.get(alarm_window.CHECKPOINT))
+    window_ms = round(rules.window * 1000)
     with ctx.db.connect() as conn:
-        fresh = conn.execute(select(s.id, *key_cols, s.ts_ms).where(s.judged == 0)).all()
-        earliest: dict[SeriesKey, int] = {}
-        for r in fresh:
-            k = (r.host_id, r.pid, r.started_ms, r.name, r.resource)
-            earliest[k] = min(earliest.get(k, r.ts_ms), r.ts_ms)
-        window_ms = round(rules.window * 1000)
-        points: dict[SeriesKey, list[tuple[int, float]]] = defaultdict(list)
-        if earliest:
-            since = min(earliest.values()) - window_ms
-            for r in conn.execute(select(*key_cols, s.ts_ms, s.value).where(s.ts_ms >= since)):
-                k = (r.host_id, r.pid, r.started_ms, r.name, r.resource)
-                if k in earliest and r.ts_ms >= earliest[k] - window_ms:
-                    points[k].append((r.ts_ms, r.value))
+        fresh = conn.execute(select(s.id, s.host_id, s.pid, s.started_ms, s.name, s.resource,
+                                    s.ts_ms, s.value).where(s.judged == 0)).all()
+        points, kept = _read_points(conn, fresh, window, window_ms)
         stored = {(r.host_id, r.pid, r.started_ms, r.name, r.resource): _state_of(r)
                   for r in conn.execute(select(alarms))}
     summary = AlarmSummary(samples=len(fresh), series=len(points))
@@ -196,6 +224,7 @@ def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
         after, changes = rules_mod.step(before, [t / 1000 for t, _ in pts], [v for _, v in pts],
                                         rules)
         stored[k] = after
+        kept.keep(k, pts, round(after.last * 1000) - window_ms)
         state_rows.append(_state_row(k, after, round(now * 1000)))
         event_rows += [_event_row(k, ch) for ch in changes]
     for k, st in stored.items():
@@ -206,6 +235,9 @@ def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
             state_rows.append(_state_row(k, cleared, round(now * 1000)))
             event_rows.append(_event_row(k, change))
     summary.changes = len(event_rows)
+    # A late batch can bring context back to the hot window: keep what the buffer still has.
+    kept.forget_older(round((now - ps.hosts_hot_seconds) * 1000))
+    kept.token = alarm_window.new_token()
     ctx.safe_point("hosts.alarms.commit")
     with ctx.db.begin() as conn:
         upsert(conn, alarms, state_rows, key=("host_id", "pid", "started_ms", "name", "resource"))
@@ -216,6 +248,8 @@ def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
         # An OK series with nothing new for the hot window has nothing left to remember.
         old = round((now - ps.hosts_hot_seconds) * 1000)
         conn.execute(delete(alarms).where(a.state == rules_mod.OK, a.last_ms < old))
+        ctx.checkpoints.set(conn, alarm_window.CHECKPOINT, kept.token)
+    alarm_window.remember(database, kept)
     summary.delivered, summary.delivery_failures = deliver(ctx.db, ps)
     return summary
 
