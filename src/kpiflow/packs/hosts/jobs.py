@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import polars as pl
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from kpiflow.packs.hosts import alarm_window, rawstore
 from kpiflow.packs.hosts import alarms as rules_mod
@@ -167,13 +167,18 @@ def _event_row(key: SeriesKey, ch: Change) -> dict[str, Any]:
             "delivered": 0, "attempts": 0}
 
 
+Points = dict[SeriesKey, list[tuple[int, float]]]
+
+
 def _read_points(conn: Connection, fresh: Sequence[Any], window: Window | None, window_ms: int
-                 ) -> tuple[dict[SeriesKey, list[tuple[int, float]]], Window]:
+                 ) -> tuple[Points, dict[SeriesKey, int], Window]:
     """Each series with fresh samples: its fresh samples and, before them, the judged samples
     of its trend window, from this process's window when it is current and reaches back far
-    enough, else from the buffer (which then fills a new window, every series in it)."""
+    enough, else from the buffer (which then fills a new window, every series in it); and the
+    newest judged sample of each (where judging resumes for a series with no stored state)."""
     s = samples.c
-    points: dict[SeriesKey, list[tuple[int, float]]] = defaultdict(list)
+    points: Points = defaultdict(list)
+    judged_last: dict[SeriesKey, int] = {}
     earliest: dict[SeriesKey, int] = {}
     for r in fresh:
         k = (r.host_id, r.pid, r.started_ms, r.name, r.resource)
@@ -183,22 +188,40 @@ def _read_points(conn: Connection, fresh: Sequence[Any], window: Window | None, 
         for r in fresh:
             points[(r.host_id, r.pid, r.started_ms, r.name, r.resource)].append((r.ts_ms, r.value))
         for k, pts in points.items():
-            pts += window.points(k)
-        return points, window
+            before = window.points(k)
+            if before:
+                judged_last[k] = before[-1][0]
+            pts += before
+        return points, judged_last, window
     others: dict[SeriesKey, list[tuple[int, float]]] = defaultdict(list)
     if earliest:
         for r in conn.execute(select(s.host_id, s.pid, s.started_ms, s.name, s.resource, s.ts_ms,
-                                     s.value).where(s.ts_ms >= since)):
+                                     s.value, s.judged).where(s.ts_ms >= since)):
             k = (r.host_id, r.pid, r.started_ms, r.name, r.resource)
             if k not in earliest:
                 others[k].append((r.ts_ms, r.value))
-            elif r.ts_ms >= earliest[k] - window_ms:
+                continue
+            if r.judged:
+                judged_last[k] = max(judged_last.get(k, r.ts_ms), r.ts_ms)
+            if r.ts_ms >= earliest[k] - window_ms:
                 points[k].append((r.ts_ms, r.value))
     filled = Window(covers_from=since)
     for k, pts in others.items():
         pts.sort()
         filled.keep(k, pts, pts[-1][0] - window_ms)
-    return points, filled
+    return points, judged_last, filled
+
+
+def _keep_state(k: SeriesKey, st: SeriesState, stored: dict[SeriesKey, SeriesState],
+                rows: list[dict[str, Any]], quiet: list[dict[str, Any]], now_ms: int) -> None:
+    """Queue a series' new state for writing, unless it is quiet (OK with no timer running):
+    then only its judged samples matter, so its row, if any, is deleted instead (most series
+    are quiet; not writing them is most of the job's database work)."""
+    if st.state != rules_mod.OK or st.red_pending is not None or st.amber_pending is not None:
+        rows.append(_state_row(k, st, now_ms))
+    elif k in stored:
+        quiet.append(dict(zip(("q_host_id", "q_pid", "q_started_ms", "q_name", "q_resource"), k,
+                              strict=True)))
 
 
 def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
@@ -213,26 +236,28 @@ def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
     with ctx.db.connect() as conn:
         fresh = conn.execute(select(s.id, s.host_id, s.pid, s.started_ms, s.name, s.resource,
                                     s.ts_ms, s.value).where(s.judged == 0)).all()
-        points, kept = _read_points(conn, fresh, window, window_ms)
+        points, judged_last, kept = _read_points(conn, fresh, window, window_ms)
         stored = {(r.host_id, r.pid, r.started_ms, r.name, r.resource): _state_of(r)
                   for r in conn.execute(select(alarms))}
     summary = AlarmSummary(samples=len(fresh), series=len(points))
-    state_rows, event_rows = [], []
+    state_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    quiet: list[dict[str, Any]] = []
     for k, pts in points.items():
         pts.sort()
-        before = stored.get(k, SeriesState())
+        before = stored.get(k) or SeriesState(
+            last=judged_last[k] / 1000 if k in judged_last else float("-inf"))
         after, changes = rules_mod.step(before, [t / 1000 for t, _ in pts], [v for _, v in pts],
                                         rules)
-        stored[k] = after
         kept.keep(k, pts, round(after.last * 1000) - window_ms)
-        state_rows.append(_state_row(k, after, round(now * 1000)))
+        _keep_state(k, after, stored, state_rows, quiet, round(now * 1000))
         event_rows += [_event_row(k, ch) for ch in changes]
-    for k, st in stored.items():
+    for k, st in list(stored.items()):
         if k in points:
             continue
         cleared, change = rules_mod.expire(st, now, rules.window)
         if change is not None:
-            state_rows.append(_state_row(k, cleared, round(now * 1000)))
+            _keep_state(k, cleared, stored, state_rows, quiet, round(now * 1000))
             event_rows.append(_event_row(k, change))
     summary.changes = len(event_rows)
     # A late batch can bring context back to the hot window: keep what the buffer still has.
@@ -241,6 +266,9 @@ def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
     ctx.safe_point("hosts.alarms.commit")
     with ctx.db.begin() as conn:
         upsert(conn, alarms, state_rows, key=("host_id", "pid", "started_ms", "name", "resource"))
+        if quiet:
+            conn.execute(delete(alarms).where(*(c == bindparam("q_" + c.name) for c in (
+                a.host_id, a.pid, a.started_ms, a.name, a.resource))), quiet)
         if event_rows:
             conn.execute(insert(alarm_events), event_rows)
         for part_ids in _chunks([r.id for r in fresh]):
