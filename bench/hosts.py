@@ -6,6 +6,11 @@ Phases (each figure is measured in this run, on this machine):
   it is answered, with C concurrent senders, for S seconds: values stored per second.
 - reads: while a second load process sends at half that rate, p50/p99 of `get-all` and
   `query-alarm/` (after one alarm evaluation over everything stored).
+- sustained (--rates): a `kpiflow serve` with its scheduler on (alarms every 10 s, flush every
+  60 s) and two load processes paced to a target rate for S seconds; every 5 s the backlog (samples
+  not yet judged by the alarm job, not yet flushed to Parquet) is read from the database, and
+  `get-all` / `query-alarm/` are timed throughout. A rate is sustained when the senders keep pace
+  and the unjudged backlog does not grow from the first half of the run to the second.
 - disk: N synthetic ticks of H x P processes written by the pack's own Parquet writer: bytes per
   value (one value = one process's cpu or mem at one instant).
 - agent: a real `kpiflow agent` at a 2 s interval for 30 s: CPU seconds per tick, expressed as
@@ -43,10 +48,10 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def _server(db_url: str, state: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _server(db_url: str, state: Path, schedule: bool = False) -> tuple[subprocess.Popen[bytes], str]:
     port = _port()
     proc = subprocess.Popen([KPIFLOW, "--database-url", db_url, "--state-dir", str(state), "serve",
-                             "--port", str(port), "--no-schedule"],
+                             "--port", str(port), *([] if schedule else ["--no-schedule"])],
                             env={**os.environ, "KPIFLOW_API_TOKEN": TOKEN},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -63,16 +68,17 @@ def _batch(host: int, procs: int, ts: float) -> dict:
     rnd = random.Random(host * 7919 + int(ts))
     return {"key": uuid.uuid4().hex, "host_id": f"h{host:04d}", "hostname": f"host-{host}",
             "ip": f"10.0.{host // 250}.{host % 250 + 1}", "cores": 8, "interval": 10,
-            "samples": [{"ts": ts, "pid": 1000 + p, "started": 1.7e9 + p, "name": f"proc-{p % 120}",
+            "samples": [{"ts": ts, "pid": 1000 + p, "started": 1.7e9 + p, "name": f"proc-{p}",
                          "cpu": round(rnd.random() * 5, 1), "mem": round(0.1 + p % 17 * 0.3, 2)}
                         for p in range(procs)]}
 
 
-def _load(url: str, hosts: int, procs: int, seconds: float, rate: float | None, out: mp.Queue
-          ) -> None:
-    """Send batches host after host (paced to `rate` values/s when given); report values sent."""
+def _load(url: str, hosts: int, procs: int, seconds: float, rate: float | None, out: mp.Queue,
+          first: int = 0) -> None:
+    """Send batches host after host (hosts first.. first+hosts-1; paced to `rate` values/s when
+    given); report values sent."""
     sent = 0
-    body_cache = [_batch(h, procs, 0) for h in range(hosts)]
+    body_cache = [_batch(first + h, procs, 0) for h in range(hosts)]
     client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
     start = time.monotonic()
     h = 0
@@ -132,6 +138,73 @@ def ingest_and_reads(db_url: str, hosts: int, procs: int, seconds: float, sender
         server.wait(timeout=60)
 
 
+def _backlog(db_url: str) -> tuple[int, int]:
+    from sqlalchemy import create_engine, func, select
+
+    from kpiflow.packs.hosts.tables import samples
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            s = samples.c
+            unjudged = conn.execute(select(func.count()).where(s.judged == 0)).scalar_one()
+            unflushed = conn.execute(select(func.count()).where(s.flushed == 0)).scalar_one()
+    finally:
+        engine.dispose()
+    return int(unjudged), int(unflushed)
+
+
+def sustained(db_url: str, hosts: int, procs: int, seconds: float, rate: float) -> dict:
+    """Paced load with the jobs on; backlog and read latency over time."""
+    state = Path(tempfile.mkdtemp(prefix="hosts-bench-"))
+    server, url = _server(db_url, state, schedule=True)
+    ctx = mp.get_context("spawn")
+    q: mp.Queue = ctx.Queue()
+    try:
+        workers = [ctx.Process(target=_load, args=(url, hosts // 2, procs, seconds, rate / 2, q,
+                                                     i * (hosts // 2)))
+                   for i in range(2)]
+        for w in workers:
+            w.start()
+        lat: dict[str, list[float]] = {"get-all": [], "query-alarm": []}
+        backlog: list[tuple[float, int, int]] = []
+        loads: list[float] = []
+        client = httpx.Client(base_url=url, timeout=60)
+        start = time.monotonic()
+        next_poll = start
+        names = 0
+        while any(w.is_alive() for w in workers) and time.monotonic() - start < seconds + 30:
+            if time.monotonic() >= next_poll:
+                backlog.append((time.monotonic() - start, *_backlog(db_url)))
+                loads.append(os.getloadavg()[0])
+                next_poll += 5
+            for what, path in (("get-all", "/ressources-usage/get-all"),
+                               ("query-alarm", "/ressources-usage/query-alarm/")):
+                t0 = time.perf_counter()
+                r = client.get(path)
+                lat[what].append(time.perf_counter() - t0)
+                r.raise_for_status()
+                if what == "get-all":
+                    names = len(r.json())
+            time.sleep(0.2)
+        sent = [q.get() for _ in workers]
+        for w in workers:
+            w.join()
+        pct = {w: (statistics.median(v) * 1000, statistics.quantiles(v, n=100)[98] * 1000, len(v))
+               for w, v in lat.items() if len(v) > 1}
+        half = len(backlog) // 2
+        return {"target": rate, "achieved": sum(n for n, _ in sent) / max(t for _, t in sent),
+                "latency": pct, "names": names, "backlog": backlog,
+                "unjudged_first_half_max": max((b[1] for b in backlog[1:half]), default=0),
+                "unjudged_second_half_max": max((b[1] for b in backlog[half:]), default=0),
+                "load": max(loads, default=0.0),
+                # judged every 10 s, polled every 5 s: a bounded backlog stays under ~20 s of load
+                "sustained": max((b[1] for b in backlog[half:]), default=0) <= 20 * rate}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=120)
+
+
 def disk(hosts: int, procs: int, ticks: int) -> dict:
     from kpiflow.packs.hosts import rawstore
 
@@ -184,6 +257,9 @@ def main() -> None:
     ap.add_argument("--senders", type=int, default=2)
     ap.add_argument("--postgresql", action="store_true")
     ap.add_argument("--ticks", type=int, default=30)
+    ap.add_argument("--rates", default="", help="sustained phase: values/s, comma-separated")
+    ap.add_argument("--sustain-seconds", type=float, default=120)
+    ap.add_argument("--only-sustained", action="store_true")
     a = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f}, {psutil.cpu_count()} cores")
     dbs = {"sqlite": f"sqlite:///{tempfile.mkdtemp(prefix='hosts-db-')}/kpiflow.db"}
@@ -193,11 +269,26 @@ def main() -> None:
 
         dbs["postgresql"] = create_database("postgresql")
     for name, url in dbs.items():
+        for target in [float(x) for x in a.rates.split(",") if x]:
+            r = sustained(url, a.hosts, a.procs, a.sustain_seconds, target)
+            print(f"{name}: sustained {r['achieved']:,.0f} of {target:,.0f} values/s for "
+                  f"{a.sustain_seconds:.0f} s ({r['names']} names in get-all); unjudged backlog max "
+                  f"{r['unjudged_first_half_max']:,} (1st half) -> "
+                  f"{r['unjudged_second_half_max']:,} (2nd half); load average up to "
+                  f"{r['load']:.1f}: {'sustained' if r['sustained'] else 'NOT sustained'}")
+            print("  backlog (s, unjudged, unflushed): " + ", ".join(
+                f"({t:.0f}, {u}, {f})" for t, u, f in r["backlog"]))
+            for what, (p50, p99, n) in r["latency"].items():
+                print(f"  {what}: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({n} requests)")
+        if a.only_sustained:
+            continue
         r = ingest_and_reads(url, a.hosts, a.procs, a.seconds, a.senders)
         print(f"{name}: ingest {r['rate']:,.0f} values/s (max, {a.senders} senders); "
               f"reads while {r['half_rate']:,.0f} values/s arrive ({r['names']} names):")
         for what, (p50, p99, n) in r["latency"].items():
             print(f"  {what}: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({n} requests)")
+    if a.only_sustained:
+        return
     d = disk(a.hosts, a.procs, a.ticks)
     print(f"disk: {d['values']:,} values -> {d['bytes']:,} bytes = {d['per_value']:.2f} bytes/value "
           f"(written in {d['seconds']:.2f} s)")

@@ -157,7 +157,6 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_busy_loop_shows_up_busy(server, tmp_path: Path):
     srv, db_url = server
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])

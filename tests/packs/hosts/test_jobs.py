@@ -17,6 +17,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kpiflow.packs.hosts import rawstore
+from kpiflow.packs.hosts.alarms import SeriesState, step
+from kpiflow.packs.hosts.config import HostsSettings
+from kpiflow.packs.hosts.jobs import rules_of
 from kpiflow.packs.hosts.tables import alarm_events, parquet_files, rollups, samples
 from tests.dashboard.servers import serve
 from tests.packs.hosts.conftest import Hosts, make_hosts
@@ -168,3 +171,33 @@ def test_webhook_gets_each_change_with_retries(hosts_sqlite: Hosts, now: float, 
         gen.close()
     assert [(e["name"], e["from"], e["to"]) for e in received] == [("hot", "OK", "RED")]
     assert received[0]["evidence"]["value"] == 86.0
+
+
+def test_alarms_judged_in_steps_with_another_process_between_equal_judging_at_once(
+        hosts_app: Hosts, now: float):
+    """The job keeps each series' recent samples between evaluations; a judgement by another
+    process in between must send it back to the buffer, and the result is the same as judging
+    every sample in one go (the rules' reference)."""
+    h = hosts_app
+    shapes = {"climb": [50 + 2 * i for i in range(20)] + [90.0] * 10 + [78, 82, 74] * 3 + [60] * 11,
+              "flat": [40.0] * 53, "spike": [20, 95, 95, 95, 95, 20] * 8 + [20] * 5}
+    t0 = now - 10 * 53
+    for part in range(6):
+        lo, hi = part * 9, min(53, part * 9 + 9)
+        h.agent_post([s for pid, (name, vals) in enumerate(shapes.items())
+                      for s in _proc(now, vals[lo:hi], name=name, pid=pid, start=t0 + 10 * lo)])
+        if part == 3:  # another process judges this part: this one's memory is stale
+            cmd = [str(Path(sys.executable).parent / "kpiflow"), "--database-url",
+                   h.runtime.settings.database_url, "--state-dir",
+                   str(h.runtime.settings.resolved_state_dir), "hosts", "run", "alarms"]
+            assert subprocess.run(cmd, capture_output=True, timeout=180).returncode == 0
+        else:
+            h.run("alarms")
+    want = []
+    for name, vals in shapes.items():
+        ts = [t0 + 10 * i for i in range(len(vals))]
+        _, changes = step(SeriesState(), ts, [float(v) for v in vals], rules_of(HostsSettings()))
+        want += [(name, c.before, c.after, round(c.at * 1000)) for c in changes]
+    got = [(c["name"], c["from"], c["to"], round(c["at"] * 1000))
+           for c in h.client.get("/api/v1/hosts/alarms/changes").json()]
+    assert sorted(got) == sorted(want) and len(want) >= 6

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from kpiflow.api import errors
-from kpiflow.api.auth import TokenDep
+from kpiflow.api.auth import TokenDep, token_matches
 from kpiflow.api.deps import DbDep, RuntimeDep
 from kpiflow.ingest import quarantine
 from kpiflow.packs.hosts import queries, schema
@@ -19,7 +24,48 @@ from kpiflow.packs.hosts.ingest import store_batch
 from kpiflow.packs.hosts.tables import RESOURCES
 from kpiflow.runtime import Runtime
 
-router = APIRouter(tags=["hosts"])
+log = logging.getLogger(__name__)
+
+
+def _record_refusal(request: Request, errs: list[Any], body: bytes) -> None:
+    """Quarantine a batch refused by validation: where it came from and why, sample by sample."""
+    rt: Runtime = request.app.state.runtime
+    client = request.client.host if request.client else "?"
+    key = schema.key_of(body)
+    source = (f"batch {key} " if key else "batch ") + \
+        f"refused at {request.method} {request.url.path} from {client}"
+    try:
+        with rt.db.begin() as conn:
+            quarantine.add(conn, "hosts", source, schema.refused_rows(errs, body))
+    except SQLAlchemyError as exc:  # the sender still learns why: the 422 goes out
+        log.warning("could not quarantine a refused batch (%s): %s", source, exc)
+
+
+class RefusalRoute(APIRoute):
+    """A route whose refused pushes are recorded: a batch that fails validation (422) is put
+    in the quarantine before the answer goes out, when the sender had the write token (so that
+    an anonymous client cannot fill the quarantine)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not (self.methods or set()) & {"POST", "PUT"}:
+            return handler
+
+        async def recording(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                rt: Runtime = request.app.state.runtime
+                scheme, _, given = request.headers.get("authorization", "").partition(" ")
+                if scheme.lower() == "bearer" and token_matches(rt.settings, given):
+                    await run_in_threadpool(_record_refusal, request, list(exc.errors()),
+                                            await request.body())
+                raise
+
+        return recording
+
+
+router = APIRouter(tags=["hosts"], route_class=RefusalRoute)
 WRITE: dict[int | str, dict[str, Any]] = {
     **errors.responses(401, 403), 413: {"description": "Batch larger than KPIFLOW_HOSTS_MAX_BATCH"}}
 # Unix seconds up to the end of year 9999: every instant converts to ms and to a datetime.
@@ -43,6 +89,10 @@ def _accept(rt: Runtime, batch: schema.Batch) -> bool:
     """Refuse a batch whole (422, its rows quarantined) or store it durably before answering."""
     ps = _settings(rt)
     if len(batch.rows) > ps.hosts_max_batch:
+        with rt.db.begin() as conn:
+            quarantine.add(conn, "hosts", f"batch {batch.key} from {batch.host_id}", [
+                quarantine.BadRow(0, f"{len(batch.rows)} values, over KPIFLOW_HOSTS_MAX_BATCH "
+                                     f"({ps.hosts_max_batch}): refused whole", "")])
         raise HTTPException(413, f"a batch may carry at most {ps.hosts_max_batch} values "
                                  "(KPIFLOW_HOSTS_MAX_BATCH); send smaller batches")
     now = time.time()

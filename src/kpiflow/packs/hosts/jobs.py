@@ -5,23 +5,27 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import polars as pl
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
+from kpiflow.packs.hosts import alarm_window, rawstore
 from kpiflow.packs.hosts import alarms as rules_mod
-from kpiflow.packs.hosts import rawstore
+from kpiflow.packs.hosts.alarm_window import SeriesKey, Window
 from kpiflow.packs.hosts.alarms import Change, Rules, SeriesState
 from kpiflow.packs.hosts.config import HostsSettings
 from kpiflow.packs.hosts.queries import event_json
 from kpiflow.packs.hosts.tables import (
+    PARTIAL_MS,
     alarm_events,
     alarms,
     batches,
+    name_partials,
     parquet_files,
     rollups,
     samples,
@@ -34,7 +38,7 @@ log = logging.getLogger(__name__)
 CHUNK = 200_000  # samples compacted per file write (bounded memory)
 IN_CHUNK = 5_000  # ids per IN list (bound parameters per statement)
 MINUTE_MS = 60_000
-SeriesKey = tuple[str, int, int, str, int]
+NOTHING_MS = 2**62  # a window filled from no read covers nothing
 
 
 def rules_of(ps: HostsSettings) -> Rules:
@@ -108,6 +112,9 @@ def flush(ctx: RunContext[HostsSettings]) -> FlushSummary:
     with ctx.db.begin() as conn:
         summary.expired_from_buffer = conn.execute(
             delete(samples).where(s.flushed == 1, s.ts_ms < cutoff)).rowcount
+        # get-all reads at most the hot window back (longer windows are refused).
+        conn.execute(delete(name_partials).where(name_partials.c.bucket_ms < cutoff
+                                                 - PARTIAL_MS))
     return summary
 
 
@@ -160,50 +167,108 @@ def _event_row(key: SeriesKey, ch: Change) -> dict[str, Any]:
             "delivered": 0, "attempts": 0}
 
 
+Points = dict[SeriesKey, list[tuple[int, float]]]
+
+
+def _read_points(conn: Connection, fresh: Sequence[Any], window: Window | None, window_ms: int
+                 ) -> tuple[Points, dict[SeriesKey, int], Window]:
+    """Each series with fresh samples: its fresh samples and, before them, the judged samples
+    of its trend window, from this process's window when it is current and reaches back far
+    enough, else from the buffer (which then fills a new window, every series in it); and the
+    newest judged sample of each (where judging resumes for a series with no stored state)."""
+    s = samples.c
+    points: Points = defaultdict(list)
+    judged_last: dict[SeriesKey, int] = {}
+    earliest: dict[SeriesKey, int] = {}
+    for r in fresh:
+        k = (r.host_id, r.pid, r.started_ms, r.name, r.resource)
+        earliest[k] = min(earliest.get(k, r.ts_ms), r.ts_ms)
+    since = min(earliest.values(), default=NOTHING_MS) - window_ms
+    if window is not None and since >= window.covers_from:
+        for r in fresh:
+            points[(r.host_id, r.pid, r.started_ms, r.name, r.resource)].append((r.ts_ms, r.value))
+        for k, pts in points.items():
+            before = window.points(k)
+            if before:
+                judged_last[k] = before[-1][0]
+            pts += before
+        return points, judged_last, window
+    others: dict[SeriesKey, list[tuple[int, float]]] = defaultdict(list)
+    if earliest:
+        for r in conn.execute(select(s.host_id, s.pid, s.started_ms, s.name, s.resource, s.ts_ms,
+                                     s.value, s.judged).where(s.ts_ms >= since)):
+            k = (r.host_id, r.pid, r.started_ms, r.name, r.resource)
+            if k not in earliest:
+                others[k].append((r.ts_ms, r.value))
+                continue
+            if r.judged:
+                judged_last[k] = max(judged_last.get(k, r.ts_ms), r.ts_ms)
+            if r.ts_ms >= earliest[k] - window_ms:
+                points[k].append((r.ts_ms, r.value))
+    filled = Window(covers_from=since)
+    for k, pts in others.items():
+        pts.sort()
+        filled.keep(k, pts, pts[-1][0] - window_ms)
+    return points, judged_last, filled
+
+
+def _keep_state(k: SeriesKey, st: SeriesState, stored: dict[SeriesKey, SeriesState],
+                rows: list[dict[str, Any]], quiet: list[dict[str, Any]], now_ms: int) -> None:
+    """Queue a series' new state for writing, unless it is quiet (OK with no timer running):
+    then only its judged samples matter, so its row, if any, is deleted instead (most series
+    are quiet; not writing them is most of the job's database work)."""
+    if st.state != rules_mod.OK or st.red_pending is not None or st.amber_pending is not None:
+        rows.append(_state_row(k, st, now_ms))
+    elif k in stored:
+        quiet.append(dict(zip(("q_host_id", "q_pid", "q_started_ms", "q_name", "q_resource"), k,
+                              strict=True)))
+
+
 def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
     """Step every series with new samples through the alarm rules; record state changes."""
     ps = ctx.pack_settings
     rules = rules_of(ps)
     now = time.time()
     s, a = samples.c, alarms.c
-    key_cols = (s.host_id, s.pid, s.started_ms, s.name, s.resource)
+    database = ctx.settings.database_url
+    window = alarm_window.window_for(database, ctx.checkpoints.get(alarm_window.CHECKPOINT))
+    window_ms = round(rules.window * 1000)
     with ctx.db.connect() as conn:
-        fresh = conn.execute(select(s.id, *key_cols, s.ts_ms).where(s.judged == 0)).all()
-        earliest: dict[SeriesKey, int] = {}
-        for r in fresh:
-            k = (r.host_id, r.pid, r.started_ms, r.name, r.resource)
-            earliest[k] = min(earliest.get(k, r.ts_ms), r.ts_ms)
-        window_ms = round(rules.window * 1000)
-        points: dict[SeriesKey, list[tuple[int, float]]] = defaultdict(list)
-        if earliest:
-            since = min(earliest.values()) - window_ms
-            for r in conn.execute(select(*key_cols, s.ts_ms, s.value).where(s.ts_ms >= since)):
-                k = (r.host_id, r.pid, r.started_ms, r.name, r.resource)
-                if k in earliest and r.ts_ms >= earliest[k] - window_ms:
-                    points[k].append((r.ts_ms, r.value))
+        fresh = conn.execute(select(s.id, s.host_id, s.pid, s.started_ms, s.name, s.resource,
+                                    s.ts_ms, s.value).where(s.judged == 0)).all()
+        points, judged_last, kept = _read_points(conn, fresh, window, window_ms)
         stored = {(r.host_id, r.pid, r.started_ms, r.name, r.resource): _state_of(r)
                   for r in conn.execute(select(alarms))}
     summary = AlarmSummary(samples=len(fresh), series=len(points))
-    state_rows, event_rows = [], []
+    state_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    quiet: list[dict[str, Any]] = []
     for k, pts in points.items():
         pts.sort()
-        before = stored.get(k, SeriesState())
+        before = stored.get(k) or SeriesState(
+            last=judged_last[k] / 1000 if k in judged_last else float("-inf"))
         after, changes = rules_mod.step(before, [t / 1000 for t, _ in pts], [v for _, v in pts],
                                         rules)
-        stored[k] = after
-        state_rows.append(_state_row(k, after, round(now * 1000)))
+        kept.keep(k, pts, round(after.last * 1000) - window_ms)
+        _keep_state(k, after, stored, state_rows, quiet, round(now * 1000))
         event_rows += [_event_row(k, ch) for ch in changes]
-    for k, st in stored.items():
+    for k, st in list(stored.items()):
         if k in points:
             continue
         cleared, change = rules_mod.expire(st, now, rules.window)
         if change is not None:
-            state_rows.append(_state_row(k, cleared, round(now * 1000)))
+            _keep_state(k, cleared, stored, state_rows, quiet, round(now * 1000))
             event_rows.append(_event_row(k, change))
     summary.changes = len(event_rows)
+    # A late batch can bring context back to the hot window: keep what the buffer still has.
+    kept.forget_older(round((now - ps.hosts_hot_seconds) * 1000))
+    kept.token = alarm_window.new_token()
     ctx.safe_point("hosts.alarms.commit")
     with ctx.db.begin() as conn:
         upsert(conn, alarms, state_rows, key=("host_id", "pid", "started_ms", "name", "resource"))
+        if quiet:
+            conn.execute(delete(alarms).where(*(c == bindparam("q_" + c.name) for c in (
+                a.host_id, a.pid, a.started_ms, a.name, a.resource))), quiet)
         if event_rows:
             conn.execute(insert(alarm_events), event_rows)
         for part_ids in _chunks([r.id for r in fresh]):
@@ -211,6 +276,8 @@ def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
         # An OK series with nothing new for the hot window has nothing left to remember.
         old = round((now - ps.hosts_hot_seconds) * 1000)
         conn.execute(delete(alarms).where(a.state == rules_mod.OK, a.last_ms < old))
+        ctx.checkpoints.set(conn, alarm_window.CHECKPOINT, kept.token)
+    alarm_window.remember(database, kept)
     summary.delivered, summary.delivery_failures = deliver(ctx.db, ps)
     return summary
 

@@ -12,7 +12,7 @@ pack = Pack(
     title="Hosts",
     settings_model=HostsSettings,
     tables=(tables.batches, tables.hosts, tables.samples, tables.parquet_files, tables.rollups,
-            tables.alarms, tables.alarm_events),
+            tables.alarms, tables.alarm_events, tables.name_partials),
     migrations=Path(__file__).parent / "migrations",
     cli=cli.app,
     router=api.router,

@@ -13,10 +13,12 @@ from kpiflow.packs.hosts import rawstore
 from kpiflow.packs.hosts.alarms import AMBER, RED, fit
 from kpiflow.packs.hosts.tables import (
     MEM,
+    PARTIAL_MS,
     RESOURCE_NAMES,
     alarm_events,
     alarms,
     hosts,
+    name_partials,
     parquet_files,
     rollups,
     samples,
@@ -39,15 +41,31 @@ def host_exists(conn: Connection, host_id: str) -> bool:
 
 def means_by_name(conn: Connection, since_ms: int, host_ids: list[str] | None = None
                   ) -> dict[str, list[float | None]]:
-    """The seed's `get-all`: per process name, [mem mean, cpu mean] of every sample since."""
-    q = (select(s.name, s.resource, func.avg(s.value)).where(s.ts_ms >= since_ms)
-         .group_by(s.name, s.resource))
-    if host_ids is not None:
-        q = q.where(s.host_id.in_(host_ids))
+    """The seed's `get-all`: per process name, [mem mean, cpu mean] of every sample since.
+
+    For every host, whole 5-second buckets come from the per-name partials and only the part
+    of a bucket at the window's start from the raw buffer (one statement: one snapshot); for
+    some hosts, from the raw buffer."""
+    if host_ids is None:
+        p = name_partials.c
+        edge = -(-since_ms // PARTIAL_MS) * PARTIAL_MS  # the first bucket wholly in the window
+        q: Any = union_all(
+            select(p.name, p.resource, func.sum(p.n), func.sum(p.total))
+            .where(p.bucket_ms >= edge).group_by(p.name, p.resource),
+            select(s.name, s.resource, func.count(), func.sum(s.value))
+            .where(s.ts_ms >= since_ms, s.ts_ms < edge).group_by(s.name, s.resource))
+    else:
+        q = (select(s.name, s.resource, func.count(), func.sum(s.value))
+             .where(s.ts_ms >= since_ms, s.host_id.in_(host_ids)).group_by(s.name, s.resource))
+    acc: dict[tuple[str, int], list[float]] = {}
+    for name, resource, n, total in conn.execute(q):
+        a = acc.setdefault((name, resource), [0, 0.0])
+        a[0] += int(n)
+        a[1] += float(total)
     out: dict[str, list[float | None]] = {}
-    for name, resource, mean in conn.execute(q):
+    for (name, resource), (n, total) in acc.items():
         pair = out.setdefault(name, [None, None])
-        pair[0 if resource == MEM else 1] = float(mean)
+        pair[0 if resource == MEM else 1] = total / n
     return dict(sorted(out.items()))
 
 

@@ -10,18 +10,21 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, IPvAnyAddress
 
-from kpiflow.ingest.quarantine import BadRow
+from kpiflow.ingest.quarantine import BadRow, printable
 from kpiflow.packs.hosts.tables import RESOURCES
 
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 Instant = Annotated[float, Field(gt=0, allow_inf_nan=False, description="Unix seconds")]
 FUTURE_SLACK_S = 300.0  # clocks drift; a sample from further ahead than this is a bad clock
 OTHER_PID = -1  # the agent's "other" row: every process under the floor, summed
+MAX_BAD_ROWS = 100  # quarantine rows kept per refused batch (a batch may carry 20,000 values)
+SAMPLE_LISTS = ("samples", "data")  # where the samples are in the agent's and the seed's body
 
 
 class ProcessSample(BaseModel):
@@ -130,3 +133,48 @@ def parse_hyphen_ip(text: str) -> str:
     """`10-0-0-1` (the seed's spelling) or a plain address -> the address; ValueError if not one."""
     candidate = text.replace("-", ".") if ":" not in text else text
     return str(ipaddress.ip_address(candidate))
+
+
+def _sample_index(loc: Sequence[Any]) -> int | None:
+    """The position of the sample an error is about (`("body", "data", 3, "value")` -> 3)."""
+    if len(loc) >= 3 and loc[0] == "body" and loc[1] in SAMPLE_LISTS and isinstance(loc[2], int):
+        return loc[2]
+    return None
+
+
+def refused_rows(errors: Sequence[Mapping[str, Any]], body: bytes) -> list[BadRow]:
+    """A batch's validation errors as quarantine rows: one per bad sample (its 1-based position
+    in the batch, its reasons, its JSON), and line 0 for the batch itself (a missing or bad
+    field outside the samples, a body that is not JSON), with the body's start as its text."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    reasons: dict[int, list[str]] = {}
+    for e in errors:
+        loc = list(e.get("loc", ()))
+        index = _sample_index(loc)
+        where = ".".join(str(x) for x in (loc[1:] if loc[:1] == ["body"] else loc)) or "body"
+        reasons.setdefault(-1 if index is None else index, []).append(f"{where}: {e.get('msg')}")
+    rows = []
+    for index, why in sorted(reasons.items())[:MAX_BAD_ROWS]:
+        raw = body
+        if index >= 0 and isinstance(doc, dict):
+            items: list[Any] = next((doc[k] for k in SAMPLE_LISTS if isinstance(doc.get(k), list)), [])
+            if index < len(items):
+                raw = json.dumps(items[index]).encode()
+        rows.append(BadRow(index + 1, "; ".join(why), printable(raw)))
+    if len(reasons) > MAX_BAD_ROWS:
+        rows.append(BadRow(0, f"{len(reasons) - MAX_BAD_ROWS} more bad sample(s) not listed",
+                           ""))
+    return rows
+
+
+def key_of(body: bytes) -> str | None:
+    """The idempotency key a refused agent batch claims, if it can be read (for the record)."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    key = doc.get("key") if isinstance(doc, dict) else None
+    return key[:100] if isinstance(key, str) else None
