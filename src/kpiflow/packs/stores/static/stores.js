@@ -194,6 +194,7 @@
   }
 
   async function showReport(id, key, dir) {
+    keep({ report: id });  // a reload while it runs picks it up again
     say(state, "Running…", "busy");
     const csv = await poll(id);
     bar.value = bar.max;
@@ -205,7 +206,6 @@
     link.download = `report-${id}.csv`;
     link.hidden = false;
     say(state, `Complete: ${kpiflow.fmtInt(rows)} stores`, "ok");
-    keep({ report: id });
   }
 
   $("report-form").addEventListener("submit", async (event) => {
