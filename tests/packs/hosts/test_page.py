@@ -23,8 +23,8 @@ pytestmark = pytest.mark.xdist_group("browser")
 
 
 @pytest.fixture(scope="module")
-def hosts_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Two hosts, one process RED and one AMBER, served by uvicorn."""
+def hosts_data(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Two hosts, one process RED and one AMBER: the settings of their database."""
     root: Path = tmp_path_factory.mktemp("hosts-site")
     settings = Settings(database_url=f"sqlite:///{root / 'kpiflow.db'}", state_dir=root / "state",
                         api_token=TOKEN)
@@ -42,7 +42,13 @@ def hosts_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     "cores": 4, "samples": samples}
             assert client.post("/api/v1/hosts/samples", json=body, headers=AUTH).status_code == 200
         run_job(runtime, runtime.pack("hosts"), "alarms")
-    with serve(create_app(Runtime.build(settings, discover_packs()))) as url:
+    return settings
+
+
+@pytest.fixture(scope="module")
+def hosts_site(hosts_data: Settings) -> Iterator[str]:
+    """That database served by uvicorn."""
+    with serve(create_app(Runtime.build(hosts_data, discover_packs()))) as url:
         yield url
 
 
@@ -66,4 +72,47 @@ def test_hosts_page_shows_alarms_top_and_chart(hosts_site: str,
     page.locator("#top-mem tbody tr").first.click()
     page.wait_for_function("document.getElementById('history-title').textContent.includes('mem')")
     screenshot(page, "hosts")
+    assert console.errors == []
+
+
+COUNT_ALARM_READS = """() => performance.getEntriesByType("resource")
+  .filter((e) => e.name.includes("/api/v1/hosts/alarms")).length"""
+
+
+def test_auto_refresh_refetches_in_place_and_pauses(hosts_site: str,
+                                                     browser_page: tuple[Any, Any]) -> None:
+    page, console = browser_page
+    page.goto(f"{hosts_site}/hosts")
+    page.wait_for_selector("body[data-hosts-loaded]", state="attached", timeout=60_000)
+    page.locator("#top-mem tbody tr").first.click()  # a chosen process stays chosen
+    page.wait_for_function("document.getElementById('history-title').textContent.includes('mem')")
+    page.evaluate("window.__notReloaded = true")
+    before = page.evaluate(COUNT_ALARM_READS)
+    page.select_option("#refresh-every", "10")
+    page.wait_for_function(f"({COUNT_ALARM_READS})() > {before}", timeout=30_000)
+    assert page.evaluate("window.__notReloaded") is True  # in place: no reload
+    assert "mem" in page.inner_text("#history-title")
+    page.click("#refresh-pause")
+    paused_at = page.evaluate(COUNT_ALARM_READS)
+    page.wait_for_timeout(12_000)
+    assert page.evaluate(COUNT_ALARM_READS) == paused_at  # paused: nothing fetched
+    page.click("#refresh-pause")  # as it was, for the next page of this browser
+    page.select_option("#refresh-every", "60")
+    assert console.errors == []
+
+
+def test_the_page_reads_with_the_token_when_reads_need_it(
+    hosts_data: Settings, browser_page: tuple[Any, Any]
+) -> None:
+    page, console = browser_page
+    protected = Settings(database_url=hosts_data.database_url, state_dir=hosts_data.state_dir,
+                         api_token=TOKEN, api_token_reads=True)
+    with serve(create_app(Runtime.build(protected, discover_packs()))) as url:
+        page.goto(f"{url}/hosts")
+        page.wait_for_selector("#token-prompt", state="visible", timeout=30_000)
+        console.errors.clear()  # Chromium logs the page's own 401 (the prompt): expected
+        page.fill("#token-input", TOKEN)
+        page.click("#token-form button[type=submit]")
+        page.wait_for_selector("body[data-hosts-loaded]", state="attached", timeout=60_000)
+        assert page.locator("#alarms tbody tr").count() == 4
     assert console.errors == []

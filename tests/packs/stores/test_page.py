@@ -114,6 +114,13 @@ def test_trigger_watch_download(stores_site: str, browser_page: tuple[Any, Any])
     _sort_by(page, "store id")
     assert [r[0] for r in _shown(page)] == sorted((r["store_id"] for r in report), key=_natural)
     screenshot(page, "stores-report-by-id")
+    # an auto-refresh (a reload) shows the same report in the same order: the address keeps both
+    assert "report=" in page.url and "sort=store_id" in page.url
+    by_id = _shown(page)
+    page.reload()
+    page.wait_for_selector("#report-state.ok", timeout=60_000)
+    assert _shown(page) == by_id[:50]  # 50 at first again
+    assert page.is_visible("#report-download")
     assert console.errors == []
 
 
@@ -140,6 +147,10 @@ def test_one_store_week_timeline(stores_site: str, browser_page: tuple[Any, Any]
     info = page.inner_text("#store-info")
     assert "America/New_York" in info and "15 min up, 45 min down" in info
     screenshot(page, "stores-week")
+    page.reload()  # the address keeps the store and its "now"
+    page.wait_for_selector("#timeline svg")
+    assert page.input_value("#store-now") == "2023-01-23 17:00"
+    assert "15 min up, 45 min down" in page.inner_text("#store-info")
     # A store from the examples list, and an unknown one.
     page.locator("button.sample").first.click()
     page.wait_for_function("document.body.dataset.state === 'ready'")

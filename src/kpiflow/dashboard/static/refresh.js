@@ -1,6 +1,7 @@
 // Auto-refresh of every page: reload after the chosen interval (kept per browser), pausable.
 // It waits while the tab is hidden or the user is typing in a field, so a reload never takes
-// a half-typed date away.
+// a half-typed date away. A page that can fetch its data again in place (nothing it shows is
+// lost) sets `kpiflow.refreshInPlace` to an async function: it is called instead of a reload.
 "use strict";
 (function () {
   const EVERY = "kpiflow.refreshSeconds";
@@ -43,8 +44,13 @@
     if (!paused && seconds() > 0 && !busy()) {
       left -= 1;
       if (left <= 0) {
-        window.location.reload();
-        return;
+        const inPlace = window.kpiflow && window.kpiflow.refreshInPlace;
+        if (!inPlace) {
+          window.location.reload();
+          return;
+        }
+        left = seconds();
+        Promise.resolve(inPlace()).catch(() => {});  // the page says itself what went wrong
       }
     }
     show();

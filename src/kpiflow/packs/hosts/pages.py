@@ -14,7 +14,7 @@ BODY = """
   <p class="hint" id="hosts-status" role="status" aria-live="polite">&nbsp;</p>
 </div>
 <section class="panel">
-  <h2>Alarms <span class="hint">(refreshed every 10 s)</span></h2>
+  <h2>Alarms <span class="hint">(refreshed in place by Auto-refresh, top right)</span></h2>
   <table id="alarms"><thead><tr><th>state</th><th>host</th><th>process</th><th>pid</th>
     <th>resource</th><th>value</th><th>slope / min</th><th>R²</th><th>samples</th>
     <th>predicted crossing</th></tr></thead><tbody></tbody></table>
@@ -43,5 +43,5 @@ BODY = """
 
 
 def overview(ctx: PageContext) -> PageContent:
-    """The Hosts page; the browser reads /api/v1/hosts/* and refreshes itself."""
+    """The Hosts page; the browser reads /api/v1/hosts/* and refreshes it in place."""
     return PageContent(BODY, scripts=(SCRIPT,), bokeh=True)

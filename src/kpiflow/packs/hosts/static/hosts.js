@@ -1,4 +1,5 @@
-// Hosts page: fills the tables from the API every 10 s and charts a clicked process (BokehJS).
+// Hosts page: fills the tables from the API and charts a clicked process (BokehJS); the shell's
+// Auto-refresh fetches them again in place (pausable; its interval is the user's).
 (function () {
   "use strict";
   const status = document.getElementById("hosts-status");
@@ -28,11 +29,9 @@
     }
   }
 
-  async function json(url) {
-    const resp = await fetch(url, { headers: { Accept: "application/json" } });
-    if (!resp.ok) throw new Error(url + ": HTTP " + resp.status);
-    return resp.json();
-  }
+  // With the API token when one is given (KPIFLOW_API_TOKEN_READS): a refused read opens the
+  // token prompt.
+  const json = (url) => kpiflow.api(url);
 
   function choose(r, resource) {
     chosen = { host_id: r.host_id, pid: r.pid, started: r.started, name: r.name, resource };
@@ -112,6 +111,6 @@
     }
   }
 
+  kpiflow.refreshInPlace = refresh;
   refresh();
-  setInterval(refresh, 10000);
 })();

@@ -93,7 +93,7 @@
   const PAGE = 50;
   const report = { names: [], rows: [], key: SHARE, dir: 1, shown: PAGE };
 
-  function load(csv) {
+  function load(csv, key, dir) {
     const [names, ...lines] = parseCsv(csv.trim());
     const up = names.indexOf("uptime_last_week");
     const down = names.indexOf("downtime_last_week");
@@ -104,8 +104,8 @@
       values.push(known > 0 ? (100 * values[up]) / known : null);  // no business time: none
       return values;
     });
-    report.key = SHARE;
-    report.dir = 1;
+    report.key = report.names.includes(key) ? key : SHARE;
+    report.dir = dir === "desc" ? -1 : 1;
     report.shown = PAGE;
     render();
     return report.rows.length;
@@ -173,12 +173,40 @@
     const key = button.dataset.key;
     report.dir = key === report.key ? -report.dir : 1;
     report.key = key;
+    keep({ sort: key, dir: report.dir > 0 ? "asc" : "desc" });
     render();
   });
   $("report-more").addEventListener("click", () => {
     report.shown += PAGE;
     render();
   });
+
+  // The address keeps what the page shows (the report and its order, the store and its
+  // "now"), so an auto-refresh or a shared link shows the same again.
+  const query = new URLSearchParams(location.search);
+  function keep(updates) {
+    const url = new URL(location.href);
+    for (const [k, v] of Object.entries(updates)) {
+      if (v === null || v === "") url.searchParams.delete(k);
+      else url.searchParams.set(k, v);
+    }
+    history.replaceState(null, "", url);
+  }
+
+  async function showReport(id, key, dir) {
+    keep({ report: id });  // a reload while it runs picks it up again
+    say(state, "Running…", "busy");
+    const csv = await poll(id);
+    bar.value = bar.max;
+    const rows = load(csv, key, dir);
+    // The download is the CSV already fetched (with the token's header), not a second
+    // request: a plain link could not send the token, and the token never goes in a URL.
+    if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
+    link.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
+    link.download = `report-${id}.csv`;
+    link.hidden = false;
+    say(state, `Complete: ${kpiflow.fmtInt(rows)} stores`, "ok");
+  }
 
   $("report-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -188,23 +216,22 @@
     try {
       const params = { now: nowParam("report-now"), max_hold: $("report-hold").value.trim() };
       const started = await kpiflow.api("trigger_report", params, { method: "POST" });
-      say(state, "Running…", "busy");
-      const csv = await poll(started.report_id);
-      bar.value = bar.max;
-      const rows = load(csv);
-      // The download is the CSV already fetched (with the token's header), not a second
-      // request: a plain link could not send the token, and the token never goes in a URL.
-      if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
-      link.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
-      link.download = `report-${started.report_id}.csv`;
-      link.hidden = false;
-      say(state, `Complete: ${kpiflow.fmtInt(rows)} stores`, "ok");
+      keep({ report: null, sort: null, dir: null });
+      await showReport(started.report_id);
     } catch (err) {
       say(state, err.message, "error");
     } finally {
       button.disabled = false;
     }
   });
+
+  if (query.get("report")) {
+    showReport(query.get("report"), query.get("sort"), query.get("dir")).catch((err) => {
+      say(state, `Report ${query.get("report")} could not be shown (${err.message}): ` +
+          "trigger a new one.", "error");
+      keep({ report: null, sort: null, dir: null });
+    });
+  }
 
   // ---- one store's week
   const SVG = "http://www.w3.org/2000/svg";
@@ -283,6 +310,7 @@
       const week = await kpiflow.api(`api/v1/stores/${encodeURIComponent(id)}/week`,
                                      { now: nowParam("store-now") });
       draw(week);
+      keep({ store: id, at: $("store-now").value.trim() });
       say(status, "", "");
       document.body.dataset.state = "ready";
     } catch (err) {
@@ -300,5 +328,6 @@
     $("store-id").value = target.dataset.store;
     showStore();
   });
+  if (query.get("at")) $("store-now").value = query.get("at");
   if ($("store-id").value) showStore();
 })();
