@@ -229,8 +229,11 @@ def disk(hosts: int, procs: int, ticks: int) -> dict:
             "seconds": time.perf_counter() - t0}
 
 
-def agent_cost(seconds: float = 30.0) -> dict:
+def agent_cost(seconds: float = 30.0, processes: int = 300) -> dict:
     state = Path(tempfile.mkdtemp(prefix="hosts-agent-"))
+    # Idle processes until the host has `processes` (the host has 300).
+    fillers = [subprocess.Popen(["sleep", "600"])
+               for _ in range(max(0, processes - len(psutil.pids())))]
     # No server: the agent samples and queues (the send path is a POST per tick).
     proc = subprocess.Popen([KPIFLOW, "agent", "--server", "http://127.0.0.1:9", "--interval", "2",
                              "--state-dir", str(state)], stdout=subprocess.DEVNULL,
@@ -241,12 +244,16 @@ def agent_cost(seconds: float = 30.0) -> dict:
     time.sleep(seconds)
     c1 = p.cpu_times()
     rss = p.memory_info().rss
+    n = len(psutil.pids())
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=60)
+    for f in fillers:
+        f.kill()
+        f.wait()
     ticks = seconds / 2
     per_tick = (c1.user + c1.system - c0.user - c0.system) / ticks
     return {"per_tick_s": per_tick, "core_pct_at_10s": 100 * per_tick / 10, "rss_mb": rss / 2**20,
-            "processes": len(psutil.pids())}
+            "processes": n}
 
 
 def main() -> None:
