@@ -7,7 +7,6 @@ back as bad rows with their line (a file's line number, a table's row number in 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import zlib
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from sqlalchemy import DateTime, MetaData, Table, select
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
 from kpiflow.errors import ConfigError, DataDirMissing
+from kpiflow.ingest import ledger
 from kpiflow.ingest.discover import FoundFile, discover
 from kpiflow.ingest.jsonlines import GZIP_MAGIC, read_json_lines
 from kpiflow.ingest.quarantine import BadRow, printable
@@ -76,7 +76,7 @@ def read_file(found: FoundFile, matcher: Matcher, buckets: DayBuckets) -> Source
     """Read one JSON-lines file into the buckets."""
     read = SourceRead(str(found.abspath), file=found)
     data = found.abspath.read_bytes()
-    read.sha256 = hashlib.sha256(data).hexdigest()
+    read.sha256 = ledger.content_id(data)
     content = _gunzip(data) if data[:2] == GZIP_MAGIC else data
     clean = None if content is None else fastpath.read_clean(content, matcher, buckets)
     if clean is not None:
