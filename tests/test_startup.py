@@ -87,3 +87,15 @@ def test_the_agent_imports_psutil_and_httpx_and_nothing_heavier(tmp_path: Path) 
     running = _top_level(err)
     assert running & HEAVY == {"psutil", "httpx"}
     assert "sqlalchemy" not in running and "pydantic_settings" not in running
+
+
+def test_a_pass_with_nothing_to_do_does_not_start_duckdb(tmp_path: Path) -> None:
+    subprocess.run([str(KPIFLOW), "network", "generate", "--out", str(tmp_path / "data"),
+                    "--start", "2026-03-01T00:00Z", "--hours", "0.25", "--rows-per-interval",
+                    "50"], check=True, capture_output=True, timeout=120)
+    run = ("--database-url", f"sqlite:///{tmp_path / 'k.db'}", "--data-dir",
+           str(tmp_path / "data"), "--state-dir", str(tmp_path / "state"), "-q", "network", "run")
+    first, _ = _imports(*run)
+    assert "duckdb" in first  # new files: the KPIs are computed
+    again, _ = _imports(*run)
+    assert "duckdb" not in again and {"bokeh", "fastapi", "psutil", "httpx"} & again == set()
