@@ -40,9 +40,9 @@ def _setup(tmp_path: Path, url: str) -> tuple[Path, Path, StateStore]:
 
 
 def _sha(data: bytes) -> str:
-    import hashlib
+    from kpiflow.ingest.ledger import content_id
 
-    return hashlib.sha256(data).hexdigest()
+    return content_id(data)  # the id a new database gives a content (BLAKE3)
 
 
 def _cli(url: str, data: Path, state: Path, *args: str):

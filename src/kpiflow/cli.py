@@ -1,4 +1,10 @@
-"""The `kpiflow` command: global flags build the settings, packs add their sub-commands."""
+"""The `kpiflow` command: global flags build the settings, packs add their sub-commands.
+
+Start-up is light: a pack's sub-commands and top-level commands are listed from its `Pack`
+(name, description, command help) and imported only when they run or show their own help, and
+what a command needs beyond Typer and Rich (settings, database, health) loads inside it. So
+`kpiflow --help` imports no dataframe, database or web library (tests/test_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -7,21 +13,22 @@ import sys
 from collections.abc import Callable
 from importlib.metadata import version as installed_version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.table import Table
+from typer._click import Command as ClickCommand
+from typer._click import Context as ClickContext
+from typer.core import TyperCommand, TyperGroup
 
 from kpiflow import logs
-from kpiflow.config import Settings
 from kpiflow.console import USAGE, Format, FormatOption, emit, err, fail, format_count, out, quiet
 from kpiflow.errors import KpiflowError
-from kpiflow.health import PackHealth, readiness
-from kpiflow.ingest import history
-from kpiflow.registry import discover_packs
+from kpiflow.registry import Command, Pack, discover_packs
 from kpiflow.runtime import Runtime
-from kpiflow.store.db import redacted
+
+if TYPE_CHECKING:
+    from kpiflow.health import PackHealth
 
 ROOT_HELP = (
     "kpiflow: operational data to exact KPIs.\n\n"
@@ -30,20 +37,65 @@ ROOT_HELP = (
     "Exit codes: 0 done, 1 could not do its job, 2 usage error, 3 partly done (some inputs "
     "were rejected: see the pack's `ledger` and `quarantine` commands).")
 
-app = typer.Typer(help=ROOT_HELP, no_args_is_help=True,
+PACKS = discover_packs()
+STANDALONE = frozenset(c.name for p in PACKS for c in p.commands)
+"""Top-level pack commands (`kpiflow agent`): they run on their own, with no runtime."""
+
+
+class Deferred(TyperCommand):
+    """A pack's command as `kpiflow --help` lists it (name, one line), imported when it runs
+    or shows its own help: the real command then parses the arguments."""
+
+    def __init__(self, name: str, help_text: str, load: Callable[[], ClickCommand]) -> None:
+        super().__init__(name=name, help=help_text)
+        self._load = load
+        self._loaded: ClickCommand | None = None
+
+    def loaded(self) -> ClickCommand:
+        """The real command (imported now, the first time)."""
+        if self._loaded is None:
+            self._loaded = self._load()
+            _no_flag_metavars(self._loaded)
+        return self._loaded
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: ClickContext | None = None, **extra: Any) -> ClickContext:
+        return self.loaded().make_context(info_name, args, parent=parent, **extra)
+
+
+def _pack_cli(pack: Pack[Any]) -> Callable[[], ClickCommand]:
+    # A group even with one command (`kpiflow example cron`), as `add_typer` would mount it.
+    return lambda: typer.main.get_group(pack.cli or typer.Typer())
+
+
+def _pack_command(command: Command) -> Callable[[], ClickCommand]:
+    def load() -> ClickCommand:
+        target = command.load()
+        if isinstance(target, typer.Typer):
+            return typer.main.get_group(target)
+        single = typer.Typer()
+        single.command(command.name, help=command.help or None)(target)
+        return typer.main.get_command(single)
+
+    return load
+
+
+class Root(TyperGroup):
+    """The root command group: core's commands, then each pack's, deferred."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for pack in PACKS:
+            if pack.has_cli:
+                self.add_command(Deferred(pack.name, pack.description, _pack_cli(pack)))
+            for command in pack.commands:
+                self.add_command(Deferred(command.name, command.help, _pack_command(command)))
+
+
+app = typer.Typer(help=ROOT_HELP, no_args_is_help=True, cls=Root,
                   epilog="Example: kpiflow --database-url sqlite:///kpiflow.db serve --port 8000")
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-
-PACKS = discover_packs()
-for _pack in PACKS:
-    if _pack.cli is not None:
-        app.add_typer(_pack.cli, name=_pack.name)
-    for _command in _pack.commands:
-        if isinstance(_command.callback, typer.Typer):
-            app.add_typer(_command.callback, name=_command.name, help=_command.help or None)
-        else:
-            app.command(_command.name, help=_command.help or None)(_command.callback)
 
 
 def _show_version(value: bool) -> None:
@@ -81,6 +133,12 @@ def root(
     # A command prints its own outcome (one red line on failure): its log stays quiet unless asked.
     default = logs.LogLevel.INFO if ctx.invoked_subcommand == "serve" else logs.LogLevel.ERROR
     logs.setup(log_level or default, log_format)
+    if ctx.invoked_subcommand in STANDALONE:
+        return  # the agent needs no settings, database or packs: it loads none of them
+    from pydantic import ValidationError
+
+    from kpiflow.config import Settings
+
     flags: dict[str, Any] = {"database_url": database_url, "data_dir": data_dir, "state_dir": state_dir}
     try:
         settings = Settings(**{k: v for k, v in flags.items() if v is not None})
@@ -97,6 +155,8 @@ def root(
 @db_app.command("upgrade", epilog="Example: kpiflow --database-url postgresql+psycopg://u@db/k db upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Create or upgrade the schema of core and every pack."""
+    from kpiflow.store.db import redacted
+
     rt: Runtime = ctx.obj
     try:
         rt.ensure_schema()
@@ -112,6 +172,8 @@ def runs(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Runs to show.")] = 20,
 ) -> None:
     """Show the last runs of every pack with their own counts (reads only)."""
+    from kpiflow.ingest import history
+
     rt: Runtime = ctx.obj
     try:
         rt.require_schema()
@@ -181,7 +243,7 @@ def status(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
     time) or gone while read; the next pass takes them. Rejected: whole files refused (see
     the pack's `ledger --status rejected`).
     """
-    from rich.table import Table
+    from kpiflow.health import readiness
 
     rt: Runtime = ctx.obj
     result = readiness(rt, "n/a")
@@ -242,6 +304,8 @@ def misplaced_global(argv: list[str]) -> str | None:
             skip = True
         if token in getattr(command, "commands", {}):
             command = command.commands[token]
+            if isinstance(command, Deferred):  # its own options decide what is misplaced
+                command = command.loaded()
             path.append(token)
             continue
         own = {o for p in command.params for o in getattr(p, "opts", [])}

@@ -7,7 +7,6 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 
 def settings_config() -> SettingsConfigDict:
@@ -87,6 +86,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _parseable_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url  # here, so `kpiflow --help` never loads SQLAlchemy
+
         try:
             make_url(value)
         except Exception as exc:  # SQLAlchemy raises ArgumentError with a terse text
@@ -108,7 +109,13 @@ class Settings(BaseSettings):
         """The state directory, with the default derived from the database location."""
         if self.state_dir is not None:
             return self.state_dir
+        from sqlalchemy.engine import make_url
+
         url = make_url(self.database_url)
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             return Path(url.database).resolve().parent / ".kpiflow"
         return Path(".kpiflow").resolve()
+
+
+class NoSettings(BaseSettings):
+    """Settings model for a pack that has none of its own (`kpiflow.registry.NoSettings`)."""

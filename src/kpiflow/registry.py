@@ -1,6 +1,10 @@
 """The pack interface: what a domain declares so the shared machinery can run and serve it.
 
 Core never imports a pack by name; packs arrive through the `kpiflow.packs` entry points.
+Discovery stays light: what is heavy (a pack's tables, CLI, routes, jobs, pages) may be named by
+a `Ref` ("module:attribute") and is imported at first use, so `kpiflow --help` or a pass of one
+pack never loads the other packs' dataframe, database or web libraries.
+
 A pack declares its tables, migrations, settings, jobs, pages, CLI, routes, top-level commands,
 `serve` hooks and Prometheus collectors. Core runs each job through `lifecycle.run_job`, which
 hands the job a `RunContext` and records the `Summary` it returns (docs/architecture.md).
@@ -11,19 +15,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import timedelta
+from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
-
-from pydantic_settings import BaseSettings
-from sqlalchemy import Engine as Database
-from sqlalchemy import Table
 
 if TYPE_CHECKING:
     import typer
     from fastapi import APIRouter
     from prometheus_client.registry import Collector
+    from pydantic_settings import BaseSettings
+    from sqlalchemy import Engine as Database
+    from sqlalchemy import Table
 
+    from kpiflow.config import NoSettings as NoSettings
     from kpiflow.config import Settings
     from kpiflow.engine.base import Engine as KpiEngine
     from kpiflow.ingest.checkpoints import Checkpoints
@@ -31,7 +37,59 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "kpiflow.packs"
 
-S = TypeVar("S", bound=BaseSettings)
+S = TypeVar("S", bound="BaseSettings")
+T = TypeVar("T")
+
+
+class Ref:
+    """An object named `"package.module:attribute"`, imported at first use.
+
+    A pack gives its heavy parts as refs so that discovering it imports nothing heavy: `Pack`
+    resolves `tables`, `cli` and `router` when they are first read, `Command` its callback
+    when the command runs; calling a ref calls the object, so a ref also serves as a job's
+    `run`, a page's `render`, a hook or the collectors function.
+    """
+
+    __slots__ = ("target",)
+
+    def __init__(self, target: str) -> None:
+        module, sep, attribute = target.partition(":")
+        if not (module and sep and attribute):
+            raise ValueError(f"a Ref names 'package.module:attribute', not {target!r}")
+        self.target = target
+
+    def load(self) -> Any:
+        """The object itself (its module is imported once; Python caches it)."""
+        module, _, attribute = self.target.partition(":")
+        found: Any = import_module(module)
+        for name in attribute.split("."):
+            found = getattr(found, name)
+        return found
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.load()(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Ref({self.target!r})"
+
+
+class LazyModule(ModuleType):
+    """A module imported at its first attribute access: how a pack's CLI names its heavy
+    modules (pipeline, queries...) so that `kpiflow <pack> --help` does not load them."""
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(import_module(self.__name__), attribute)
+
+
+def lazy_modules(*names: str) -> tuple[Any, ...]:
+    """A `LazyModule` for each name (use under `if not TYPE_CHECKING:`, the real imports in
+    the `if TYPE_CHECKING:` branch keep the types)."""
+    return tuple(LazyModule(name) for name in names)
+
+
+def resolved(value: T | Ref) -> T:
+    """`value`, or the object a `Ref` names."""
+    return value.load() if isinstance(value, Ref) else value
 
 Progress = Callable[[str, int, int], None]
 """`progress(stage, done, total)`: how far a stage of a pass has come (a bar in the CLI)."""
@@ -138,11 +196,18 @@ class Page:
 
 @dataclass(frozen=True)
 class Command:
-    """A top-level CLI command (`kpiflow agent`): a Typer-annotated function, or a Typer app."""
+    """A top-level CLI command (`kpiflow agent`): a Typer-annotated function, or a Typer app
+    (or a `Ref` to either, loaded when the command runs; `help` is what `kpiflow --help`
+    shows). It runs on its own: the global options build no runtime for it (`ctx.obj` is None),
+    so a standalone process such as the agent loads nothing it does not use."""
 
     name: str
-    callback: Callable[..., Any] | typer.Typer
+    callback: Callable[..., Any] | typer.Typer | Ref
     help: str = ""
+
+    def load(self) -> Callable[..., Any] | typer.Typer:
+        """The function or Typer app (imported now when given as a `Ref`)."""
+        return resolved(self.callback)
 
 
 @dataclass(frozen=True)
@@ -153,26 +218,86 @@ class Hooks(Generic[S]):
     shutdown: Callable[[ServeContext[S]], None] | None = None
 
 
-class NoSettings(BaseSettings):
-    """Settings model for a pack that has none of its own."""
+def __getattr__(name: str) -> Any:
+    # `NoSettings` lives with the settings: pydantic-settings loads only when a pack uses it.
+    if name == "NoSettings":
+        from kpiflow.config import NoSettings
+
+        return NoSettings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@dataclass(frozen=True)
 class Pack(Generic[S]):
-    """Everything core sees of a domain: tables, migrations, CLI, routes, jobs and pages."""
+    """Everything core sees of a domain: tables, migrations, CLI, routes, jobs and pages.
 
-    name: str
-    title: str
-    settings_model: type[S]
-    tables: tuple[Table, ...] = ()
-    migrations: Path | None = None
-    cli: typer.Typer | None = None
-    router: APIRouter | None = None
-    jobs: tuple[Job[S], ...] = ()
-    pages: tuple[Page, ...] = ()
-    commands: tuple[Command, ...] = ()
-    hooks: Hooks[S] = field(default_factory=Hooks)
-    collectors: Callable[[ServeContext[S]], Iterable[Collector]] | None = None
+    `settings_model`, `tables` (or each table), `cli` and `router` may be given as a `Ref`:
+    they are imported when first read.
+    `description` is the pack's line in `kpiflow --help` (default: its CLI's help), shown
+    without importing its CLI.
+    """
+
+    def __init__(
+        self, name: str, title: str, settings_model: type[S] | Ref, *,
+        description: str = "",
+        tables: tuple[Table | Ref, ...] | Ref = (),
+        migrations: Path | None = None,
+        cli: typer.Typer | Ref | None = None,
+        router: APIRouter | Ref | None = None,
+        jobs: tuple[Job[S], ...] = (),
+        pages: tuple[Page, ...] = (),
+        commands: tuple[Command, ...] = (),
+        hooks: Hooks[S] | None = None,
+        collectors: Callable[[ServeContext[S]], Iterable[Collector]] | None = None,
+    ) -> None:
+        self.name = name
+        self.title = title
+        self._settings_model = settings_model
+        self.migrations = migrations
+        self.jobs = jobs
+        self.pages = pages
+        self.commands = commands
+        self.hooks: Hooks[S] = hooks if hooks is not None else Hooks()
+        self.collectors = collectors
+        self._description = description
+        self._tables = tables
+        self._cli = cli
+        self._router = router
+
+    def __repr__(self) -> str:
+        return f"Pack({self.name!r})"
+
+    @property
+    def settings_model(self) -> type[S]:
+        """The pack's pydantic-settings class (`registry.NoSettings` when it has none)."""
+        return resolved(self._settings_model)
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        """The pack's SQLAlchemy tables."""
+        return tuple(resolved(t) for t in resolved(self._tables))
+
+    @property
+    def cli(self) -> typer.Typer | None:
+        """The Typer app mounted as `kpiflow <name>`, if any."""
+        return resolved(self._cli)
+
+    @property
+    def has_cli(self) -> bool:
+        """Whether the pack has a CLI (known without importing it)."""
+        return self._cli is not None
+
+    @property
+    def router(self) -> APIRouter | None:
+        """The pack's FastAPI router, if any."""
+        return resolved(self._router)
+
+    @property
+    def description(self) -> str:
+        """One line on what the pack does: given, else its CLI's help, else its title."""
+        if self._description or isinstance(self._cli, Ref):
+            return self._description or self.title
+        help_text = self._cli.info.help if self._cli is not None else None
+        return help_text if isinstance(help_text, str) else self.title
 
     def job(self, name: str | None = None) -> Job[S]:
         """The job called `name` (default: the first); KeyError names the jobs there are."""

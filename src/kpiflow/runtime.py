@@ -8,18 +8,18 @@ pass, a request or a read-only command never pays a migration check it does not 
 from __future__ import annotations
 
 import threading
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic_settings import BaseSettings
-from sqlalchemy import Engine
-
-from kpiflow.config import Settings
 from kpiflow.errors import SchemaNotReady
 from kpiflow.registry import Pack
-from kpiflow.store.db import make_engine, ping, redacted
-from kpiflow.store.migrate import ensure_schema, missing_heads
 
-S = TypeVar("S", bound=BaseSettings)
+if TYPE_CHECKING:
+    from pydantic_settings import BaseSettings
+    from sqlalchemy import Engine
+
+    from kpiflow.config import Settings
+
+S = TypeVar("S", bound="BaseSettings")
 
 
 class Runtime:
@@ -68,16 +68,23 @@ class Runtime:
         """The database engine of this process, made at first use (it connects on demand)."""
         with self._guard:
             if self._db is None:
+                from kpiflow.store.db import make_engine  # SQLAlchemy loads at first use
+
                 self._db = make_engine(self.settings.database_url)
             return self._db
 
     def check_database(self) -> None:
         """Raise DatabaseUnavailable, naming the database, unless it answers."""
+        from kpiflow.store.db import ping
+
         ping(self.db, self.settings.database_url)
 
     def require_schema(self) -> None:
         """For commands that only read: check the database answers and is at the newest
         schema; never migrate, never lock. SchemaNotReady says how to get there."""
+        from kpiflow.store.db import redacted
+        from kpiflow.store.migrate import missing_heads  # Alembic: only when checking
+
         self.check_database()
         if missing_heads(self.db, self.packs):
             raise SchemaNotReady(
@@ -92,6 +99,8 @@ class Runtime:
         self.check_database()
         with self._guard:
             if not self._schema_ready:
+                from kpiflow.store.migrate import ensure_schema
+
                 ensure_schema(self.db, self.settings.resolved_state_dir, self.packs)
                 self._schema_ready = True
 

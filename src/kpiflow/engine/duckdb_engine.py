@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import duckdb
-from duckdb import ColumnExpression, ConstantExpression
+from typing import TYPE_CHECKING, Any
 
 from kpiflow.engine.base import PARAM, Source
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 class DuckDBEngine:
@@ -24,6 +24,8 @@ class DuckDBEngine:
         """The connection, opened at the first query: a pass with nothing to recompute (no
         change, a re-delivered file) skips the tens of milliseconds DuckDB takes to start."""
         if self._connection is None:
+            import duckdb  # here: importing DuckDB (~0.3 s) is most of a pass with no change
+
             con = duckdb.connect(":memory:")
             con.execute(f"SET memory_limit = '{self._memory_limit}'")  # value comes from code
             con.execute("SET preserve_insertion_order = false")
@@ -38,6 +40,8 @@ class DuckDBEngine:
         """Bind each source as a view, then run `sql` with `:name` parameters."""
         if any(not src.files for src in sources.values()):
             return []  # a relation without files has no rows, so neither has the KPI
+        from duckdb import ColumnExpression, ConstantExpression
+
         for name, src in sources.items():
             col = ColumnExpression(src.column)
             rel = self._con.read_parquet([str(f) for f in src.files])

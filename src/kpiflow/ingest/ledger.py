@@ -1,7 +1,17 @@
-"""The ledger: one row per source file with its fingerprint, status and counts."""
+"""The ledger: one row per source file with its fingerprint, status and counts.
+
+A content is identified by a hash of its bytes (the `sha256` column, named for its first
+algorithm): 60 hex digits of BLAKE3 (240 bits) for a database started by this release, the 64
+hex digits of sha256 for one that already identifies contents that way; the length says which
+(hex only: state files are named by the id, and the first two digits spread them over folders).
+A database keeps its scheme: a file re-delivered under another name must get the id its bytes
+had the first time, or it would count twice.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -9,6 +19,11 @@ from sqlalchemy import Connection, Select, insert, select, update
 
 from kpiflow.store.db import inserted_id
 from kpiflow.store.tables import ledger
+
+BLAKE3 = "blake3"
+SHA256 = "sha256"
+_SHA256_HEX = 64
+_BLAKE3_BYTES = 30  # 240 bits: as strong as the ledger needs, and never the length of a sha256
 
 INGESTED = "ingested"
 REJECTED = "rejected"
@@ -37,6 +52,32 @@ class LedgerEntry:
         return (self.size, self.mtime_ns, self.ctime_ns, self.inode)
 
 
+def content_id(data: bytes, scheme: str = BLAKE3) -> str:
+    """The id of a content under `scheme` (`identity_scheme` says which a pack uses)."""
+    if scheme == SHA256:
+        return hashlib.sha256(data).hexdigest()
+    from blake3 import blake3  # here: nothing but a pass that reads files needs it
+
+    return blake3(data).hexdigest(length=_BLAKE3_BYTES)
+
+
+def scheme_of(cid: str) -> str:
+    """The algorithm a content id was made with."""
+    return SHA256 if len(cid) == _SHA256_HEX else BLAKE3
+
+
+def matches(data: bytes, cid: str) -> bool:
+    """Whether `data` is the content `cid` names (under the algorithm of that id)."""
+    return content_id(data, scheme_of(cid)) == cid
+
+
+def identity_scheme(entries: Iterable[LedgerEntry]) -> str:
+    """How the pack identifies new contents: sha256 when its ledger holds a sha256 id (a
+    database written before BLAKE3), else BLAKE3."""
+    legacy = any(e.sha256 and scheme_of(e.sha256) == SHA256 for e in entries)
+    return SHA256 if legacy else BLAKE3
+
+
 def load(conn: Connection, pack: str) -> dict[str, LedgerEntry]:
     """Every ledger entry of `pack`, by path."""
     cols = [ledger.c[n] for n in LedgerEntry.__dataclass_fields__]
@@ -45,7 +86,7 @@ def load(conn: Connection, pack: str) -> dict[str, LedgerEntry]:
 
 
 def counted_contents(pack: str) -> Select[tuple[str]]:
-    """The sha256 of every content that counts: those of ingested files, each once."""
+    """The id of every content that counts: those of ingested files, each once."""
     stmt = select(ledger.c.sha256).where(ledger.c.pack == pack, ledger.c.status == INGESTED)
     return stmt.distinct()
 

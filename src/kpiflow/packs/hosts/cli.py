@@ -6,16 +6,25 @@ import logging
 import signal
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from kpiflow.console import fail, out
 from kpiflow.errors import KpiflowError
-from kpiflow.lifecycle import run_job
-from kpiflow.packs.hosts.agent import Agent, AgentConfig
-from kpiflow.runtime import Runtime
+from kpiflow.registry import Ref
+
+# `kpiflow agent` needs psutil and httpx, `kpiflow hosts run` the whole pass: each loads what
+# it uses when it runs (the agent's RSS stays small: docs/benchmarks.md).
+if TYPE_CHECKING:
+    from kpiflow.lifecycle import run_job
+    from kpiflow.packs.hosts.agent import Agent, AgentConfig
+    from kpiflow.runtime import Runtime
+else:
+    run_job = Ref("kpiflow.lifecycle:run_job")
+    Agent = Ref("kpiflow.packs.hosts.agent:Agent")
+    AgentConfig = Ref("kpiflow.packs.hosts.agent:AgentConfig")
 
 app = typer.Typer(help="Host resource samples: compaction, alarms, retention.",
                   no_args_is_help=True)

@@ -1,34 +1,40 @@
-"""All that core sees of the hosts pack."""
+"""All that core sees of the hosts pack.
+
+Light on purpose: everything heavy is a `Ref`, imported when first used (docs/architecture.md).
+"""
 
 from datetime import timedelta
 from pathlib import Path
 
-from kpiflow.packs.hosts import api, cli, jobs, metrics, pages, tables
-from kpiflow.packs.hosts.config import HostsSettings
-from kpiflow.registry import Command, Job, Pack, Page
+from kpiflow.registry import Command, Job, Pack, Page, Ref
+
+_HERE = "kpiflow.packs.hosts"
 
 pack = Pack(
     name="hosts",
     title="Hosts",
-    settings_model=HostsSettings,
-    tables=(tables.batches, tables.hosts, tables.samples, tables.parquet_files, tables.rollups,
-            tables.alarms, tables.alarm_events, tables.name_partials),
+    description="Host resource samples: compaction, alarms, retention.",
+    settings_model=Ref(f"{_HERE}.config:HostsSettings"),
+    tables=tuple(Ref(f"{_HERE}.tables:{t}") for t in (
+        "batches", "hosts", "samples", "parquet_files", "rollups", "alarms", "alarm_events",
+        "name_partials")),
     migrations=Path(__file__).parent / "migrations",
-    cli=cli.app,
-    router=api.router,
+    cli=Ref(f"{_HERE}.cli:app"),
+    router=Ref(f"{_HERE}.api:router"),
     jobs=(
-        Job("flush", jobs.flush,
+        Job("flush", Ref(f"{_HERE}.jobs:flush"),
             every=lambda ps: timedelta(seconds=ps.hosts_flush_every_seconds),
             description="Compact buffered samples into Parquet and 1-minute rollups."),
-        Job("alarms", jobs.evaluate,
+        Job("alarms", Ref(f"{_HERE}.jobs:evaluate"),
             every=lambda ps: timedelta(seconds=ps.hosts_alarm_every_seconds),
             description="Judge new samples against the RED/AMBER rules; notify the webhook."),
-        Job("retention", jobs.retention,
+        Job("retention", Ref(f"{_HERE}.jobs:retention"),
             every=lambda ps: timedelta(seconds=ps.hosts_retention_every_seconds),
             description="Remove raw samples, rollups and events past their retention."),
     ),
-    pages=(Page("/hosts", "Hosts", pages.overview),),
-    commands=(Command("agent", cli.agent, "Sample this host's processes and push them to a "
+    pages=(Page("/hosts", "Hosts", Ref(f"{_HERE}.pages:overview")),),
+    commands=(Command("agent", Ref(f"{_HERE}.cli:agent"),
+                      "Sample this host's processes and push them to a "
                       "kpiflow server.\n\nExample: kpiflow agent --server http://10.0.0.5:8000"),),
-    collectors=metrics.collectors,
+    collectors=Ref(f"{_HERE}.metrics:collectors"),
 )

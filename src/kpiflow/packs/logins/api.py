@@ -12,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator, Field, model_validator
 from kpiflow.api.deps import DbDep, RuntimeDep
 from kpiflow.packs.logins import queries
 from kpiflow.packs.logins.config import LoginsSettings
-from kpiflow.packs.logins.periods import Grain
+from kpiflow.packs.logins.periods import FIRST_DAY, LAST_DAY, MAX_RANGE_DAYS, Grain
 from kpiflow.packs.logins.pipeline import PACK, today
 from kpiflow.packs.logins.plot import plot_item
 from kpiflow.runtime import Runtime
@@ -37,8 +37,6 @@ def _grain(value: Any) -> Any:
 
 # Days a period label and its neighbours can be computed for, and the longest range asked in
 # one request (a daily answer over it stays small).
-FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
-MAX_RANGE_DAYS = 366 * 20
 
 
 class UniquesQuery(BaseModel):

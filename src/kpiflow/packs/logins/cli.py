@@ -11,7 +11,7 @@ import json
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.table import Table
@@ -29,13 +29,20 @@ from kpiflow.console import (
     rejected_hint,
 )
 from kpiflow.errors import KpiflowError
-from kpiflow.lifecycle import run_job
-from kpiflow.packs.logins import generate as gen
-from kpiflow.packs.logins import pipeline, queries
-from kpiflow.packs.logins.api import FIRST_DAY, LAST_DAY, MAX_RANGE_DAYS
 from kpiflow.packs.logins.config import LoginsSettings
-from kpiflow.packs.logins.periods import Grain
+from kpiflow.packs.logins.periods import FIRST_DAY, LAST_DAY, MAX_RANGE_DAYS, Grain
+from kpiflow.registry import Ref, lazy_modules
 from kpiflow.runtime import Runtime
+
+# What a command needs loads when it runs, not for `kpiflow logins --help`.
+if TYPE_CHECKING:
+    from kpiflow.lifecycle import run_job
+    from kpiflow.packs.logins import generate as gen
+    from kpiflow.packs.logins import pipeline, queries
+else:
+    run_job = Ref("kpiflow.lifecycle:run_job")
+    gen, pipeline, queries = lazy_modules(*(f"kpiflow.packs.logins.{m}" for m in (
+        "generate", "pipeline", "queries")))
 
 app = typer.Typer(help="Unique users per day, week, month, quarter and year from login logs.",
                   no_args_is_help=True)

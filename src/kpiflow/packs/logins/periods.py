@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+# The days a query may name, and its longest range (bounded so no request runs for minutes).
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+MAX_RANGE_DAYS = 366 * 20
+
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 ONE_DAY = timedelta(days=1)
 

@@ -137,7 +137,7 @@ def _read_sources(ctx: RunContext[LoginsSettings], settings: LoginsSettings,
                     *extracted):
                 summary.files_unchanged += 1
             else:
-                data = sources.content_of(f)[0] if data is None else data
+                data = f.abspath.read_bytes() if data is None else data
                 reads.append(sources.read_file(f, data, matcher, buckets))
             ctx.progress("files", number, len(found))
     read_paths = {read.name for read in reads}
@@ -158,13 +158,13 @@ def _read_sources(ctx: RunContext[LoginsSettings], settings: LoginsSettings,
 def _same_content(f: FoundFile, entry: ledger.LedgerEntry | None,
                   days: filedays.FileDays | None, rules: str) -> tuple[bytes | None, bool]:
     """Whether the file holds the content its recorded days were read from, under the same
-    rules: by its stamp, else by its sha256 (then with the bytes read for it)."""
+    rules: by its stamp, else by its content id (then with the bytes read for it)."""
     if entry is None or days is None or days.rules != rules:
         return None, False
     if entry.stamp == f.stamp:
         return None, True
-    data, sha256 = sources.content_of(f)
-    return data, sha256 == entry.sha256
+    data = f.abspath.read_bytes()
+    return data, ledger.matches(data, entry.sha256)
 
 
 def _record_read(conn: Connection, read: sources.SourceRead, rules: str,

@@ -7,7 +7,6 @@ back as bad rows with their line (a file's line number, a table's row number in 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import zlib
@@ -21,6 +20,7 @@ from sqlalchemy import DateTime, MetaData, Table, select
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
 from kpiflow.errors import ConfigError, DataDirMissing
+from kpiflow.ingest import ledger
 from kpiflow.ingest.discover import FoundFile, discover
 from kpiflow.ingest.jsonlines import GZIP_MAGIC, parse_json_lines, read_json_lines
 from kpiflow.ingest.quarantine import BadRow, printable
@@ -74,15 +74,9 @@ def files_of(source: Path) -> list[FoundFile]:
     return discover(source)
 
 
-def content_of(found: FoundFile) -> tuple[bytes, str]:
-    """A file's bytes and their sha256 (what tells a changed content from a touched file)."""
-    data = found.abspath.read_bytes()
-    return data, hashlib.sha256(data).hexdigest()
-
-
 def read_file(found: FoundFile, data: bytes, matcher: Matcher, buckets: DayBuckets) -> SourceRead:
     """Read one JSON-lines file (its bytes `data`) into the buckets, noting its days."""
-    read = SourceRead(str(found.abspath), file=found, sha256=hashlib.sha256(data).hexdigest())
+    read = SourceRead(str(found.abspath), file=found, sha256=ledger.content_id(data))
     buckets.touched = read.days
     content = _gunzip(data) if data[:2] == GZIP_MAGIC else data
     clean = None if content is None else fastpath.read_clean(content, matcher, buckets)

@@ -6,7 +6,7 @@ import csv
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -27,14 +27,23 @@ from kpiflow.console import (
 )
 from kpiflow.errors import ConfigError, KpiflowError
 from kpiflow.ingest import history
-from kpiflow.lifecycle import run_job
-from kpiflow.packs.network import generate as gen
-from kpiflow.packs.network import queries, statecli
+from kpiflow.packs.network import statecli
 from kpiflow.packs.network.config import NetworkSettings
 from kpiflow.packs.network.kpis import KPIS, Kpi
-from kpiflow.packs.network.pipeline import PACK
-from kpiflow.packs.network.schema import LAST_START_MS
+from kpiflow.packs.network.pack import PACK
+from kpiflow.registry import Ref, lazy_modules
 from kpiflow.runtime import Runtime
+
+# What a pass or a read needs loads when a command runs, not for `kpiflow network --help`.
+if TYPE_CHECKING:
+    from kpiflow.lifecycle import run_job
+    from kpiflow.packs.network import generate as gen
+    from kpiflow.packs.network import queries, schema
+else:
+    run_job = Ref("kpiflow.lifecycle:run_job")
+    gen, queries, schema = lazy_modules("kpiflow.packs.network.generate",
+                                        "kpiflow.packs.network.queries",
+                                        "kpiflow.packs.network.schema")
 
 app = typer.Typer(help="Network KPIs: top services by traffic, top cells by unique users.",
                   no_args_is_help=True)
@@ -52,7 +61,7 @@ def parse_instant(text: str) -> datetime:
         ms = int(moment.timestamp() * 1000)
     except (OverflowError, ValueError):  # 0001-01-01T00:00+01:00 is before any UTC datetime
         ms = -1
-    if not 0 <= ms <= LAST_START_MS:
+    if not 0 <= ms <= schema.LAST_START_MS:
         raise ConfigError(f"outside 1970-01-01 .. 9999-12-31T22:55Z: {text!r}")
     return moment
 

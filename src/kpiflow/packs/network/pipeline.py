@@ -9,7 +9,6 @@ Order of writes, so that a crash anywhere converges on the next pass:
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -137,8 +136,9 @@ def _ingest_files(
                                        ctx.safe_point)
     with db.connect() as conn:
         entries = ledger.load(conn, PACK)
+    scheme = ledger.identity_scheme(entries.values())
     stale = [f for f in found if f.problem is None and _stale(f, entries.get(f.path))]
-    reads = _work_ahead(stale, entries, store, net)
+    reads = _work_ahead(stale, entries, store, net, scheme)
     for done, file in enumerate(found):
         progress("files", done, len(found))
         entry = entries.get(file.path)
@@ -197,13 +197,14 @@ class _Ahead:
 
 
 def _prepare(
-    file: FoundFile, entry: ledger.LedgerEntry | None, store: StateStore, net: NetworkSettings
+    file: FoundFile, entry: ledger.LedgerEntry | None, store: StateStore, net: NetworkSettings,
+    scheme: str,
 ) -> _Ahead | _Unreadable | None:
     data = _read_settled(file, net.network_settle_seconds)
     read_at = time.time()
     if data is None or isinstance(data, _Unreadable):
         return data
-    sha = hashlib.sha256(data).hexdigest()
+    sha = ledger.content_id(data, scheme)
     # Unchanged or re-delivered: hashing is all it costs, unless its state was lost or damaged,
     # which re-reading the source then rebuilds.
     unchanged_reject = entry is not None and entry.sha256 == sha and entry.status != ledger.INGESTED
@@ -227,6 +228,7 @@ def _work_ahead(
     entries: dict[str, ledger.LedgerEntry],
     store: StateStore,
     net: NetworkSettings,
+    scheme: str,
 ) -> Iterator[_Ahead | _Unreadable | None]:
     """Each file read, hashed and parsed, in order, by worker threads working ahead.
 
@@ -236,11 +238,11 @@ def _work_ahead(
     content); the ledger and every database write stay in order on the calling thread.
     """
     with ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="kpiflow-ahead") as pool:
-        queue = [pool.submit(_prepare, f, entries.get(f.path), store, net)
+        queue = [pool.submit(_prepare, f, entries.get(f.path), store, net, scheme)
                  for f in files[:AHEAD]]
         for i in range(len(files)):
             current = queue.pop(0)
-            queue += [pool.submit(_prepare, f, entries.get(f.path), store, net)
+            queue += [pool.submit(_prepare, f, entries.get(f.path), store, net, scheme)
                       for f in files[i + AHEAD : i + AHEAD + 1]]
             yield current.result()
 

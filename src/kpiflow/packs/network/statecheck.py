@@ -8,7 +8,6 @@ is left, the hours that content feeds cannot be recomputed, and the report says 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,4 +102,4 @@ def _same_bytes(path: Path, sha256: str) -> bytes | None:
         data = read_regular(path)
     except OSError:
         return None
-    return data if hashlib.sha256(data).hexdigest() == sha256 else None
+    return data if ledger.matches(data, sha256) else None

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from kpiflow.console import fail, out
 from kpiflow.errors import KpiflowError
-from kpiflow.packs.network import statecheck
 from kpiflow.packs.network.config import NetworkSettings
-from kpiflow.packs.network.pipeline import PACK
+from kpiflow.packs.network.pack import PACK
+from kpiflow.registry import Ref, lazy_modules
 from kpiflow.runtime import Runtime
-from kpiflow.state import StateStore
 from kpiflow.store.lock import run_lock
+
+# Loaded when a command runs, not for `kpiflow network state --help`.
+if TYPE_CHECKING:
+    from kpiflow.packs.network import statecheck
+    from kpiflow.state import StateStore
+else:
+    (statecheck,) = lazy_modules("kpiflow.packs.network.statecheck")
+    StateStore = Ref("kpiflow.state:StateStore")
 
 app = typer.Typer(help="Verify the network state files and rebuild damaged ones.",
                   no_args_is_help=True)

@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from kpiflow.console import at_least, counts_table, fail, out, progress_reporter, rejected_hint
 from kpiflow.errors import ConfigError, KpiflowError
-from kpiflow.lifecycle import run_job
-from kpiflow.packs.stores import explain as ex
-from kpiflow.packs.stores import generate as gen
-from kpiflow.packs.stores import jobs, load, schema
-from kpiflow.packs.stores import report as rep
 from kpiflow.packs.stores.config import StoresSettings
+from kpiflow.registry import Ref, lazy_modules
 from kpiflow.runtime import Runtime
+
+# What a command needs loads when it runs, not for `kpiflow stores --help`.
+if TYPE_CHECKING:
+    from kpiflow.lifecycle import run_job
+    from kpiflow.packs.stores import explain as ex
+    from kpiflow.packs.stores import generate as gen
+    from kpiflow.packs.stores import jobs, load, schema
+    from kpiflow.packs.stores import report as rep
+else:
+    run_job = Ref("kpiflow.lifecycle:run_job")
+    ex, gen, jobs, load, schema, rep = lazy_modules(*(f"kpiflow.packs.stores.{m}" for m in (
+        "explain", "generate", "jobs", "load", "schema", "report")))
 
 app = typer.Typer(help="Store uptime and downtime within business hours.", no_args_is_help=True)
 

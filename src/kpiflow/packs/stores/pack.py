@@ -1,28 +1,33 @@
-"""All that core sees of the stores pack."""
+"""All that core sees of the stores pack.
+
+Light on purpose: everything heavy is a `Ref`, imported when first used (docs/architecture.md).
+"""
 
 from datetime import timedelta
 from pathlib import Path
 
-from kpiflow.packs.stores import api, cli, jobs, pages, tables
-from kpiflow.packs.stores.config import StoresSettings
-from kpiflow.registry import Hooks, Job, Pack, Page
+from kpiflow.registry import Hooks, Job, Pack, Page, Ref
+
+_HERE = "kpiflow.packs.stores"
 
 pack = Pack(
     name="stores",
     title="Stores",
-    settings_model=StoresSettings,
-    tables=(tables.stores, tables.polls, tables.hours, tables.reports),
+    description="Store uptime and downtime within business hours.",
+    settings_model=Ref(f"{_HERE}.config:StoresSettings"),
+    tables=tuple(Ref(f"{_HERE}.tables:{t}") for t in ("stores", "polls", "hours", "reports")),
     migrations=Path(__file__).parent / "migrations",
-    cli=cli.app,
-    router=api.router,
+    cli=Ref(f"{_HERE}.cli:app"),
+    router=Ref(f"{_HERE}.api:router"),
     jobs=(
         Job(
             "report",
-            jobs.precompute,
+            Ref(f"{_HERE}.jobs:precompute"),
             every=lambda ss: timedelta(seconds=ss.stores_report_every_seconds),
             description="Re-run interrupted reports; write the combined report file.",
         ),
     ),
-    pages=(Page("/stores", "Stores", pages.overview),),
-    hooks=Hooks(startup=jobs.start_worker, shutdown=jobs.stop_worker),
+    pages=(Page("/stores", "Stores", Ref(f"{_HERE}.pages:overview")),),
+    hooks=Hooks(startup=Ref(f"{_HERE}.jobs:start_worker"),
+                shutdown=Ref(f"{_HERE}.jobs:stop_worker")),
 )
