@@ -12,16 +12,19 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from kpiflow.cli import app
+from kpiflow.cli import Deferred, app
 from tests.helpers import KPIFLOW
 
 
 def _commands() -> list[tuple[list[str], Any]]:
-    """Every leaf command of `kpiflow` (packs and top-level commands included), by path."""
+    """Every leaf command of `kpiflow` (packs and top-level commands included, each loaded
+    the way running it would), by path."""
     root = typer.main.get_command(app)
     found: list[tuple[list[str], Any]] = []
 
     def walk(command: Any, path: list[str]) -> None:
+        if isinstance(command, Deferred):
+            command = command.loaded()
         if hasattr(command, "list_commands"):
             for name in command.list_commands(None):
                 walk(command.get_command(None, name), [*path, name])
