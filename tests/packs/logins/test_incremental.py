@@ -125,3 +125,17 @@ def test_changed_rules_read_every_file_again(logins_db: Logins, tmp_path: Path) 
     assert _read(summary) == (30, 0, 90)  # the days each file holds may differ under new rules
     assert logins_db.day_users(day(29)) == {"u30"}
     assert _read(logins_db.run(end=LAST, logins_exclude_users=["admin", "u29"])) == (2, 28, 6)
+
+
+def test_a_fifo_in_the_folder_is_rejected_never_opened(logins_db: Logins) -> None:
+    from kpiflow.ingest import ledger
+
+    logins_db.write("a.jsonl", [line(at(D), "ann")])
+    os.mkfifo(logins_db.logs / "pipe.jsonl")  # opening it to read would block the run
+    summary = logins_db.run(D, D)
+    assert (summary.sources, summary.files_rejected, summary.logins) == (1, 1, 1)
+    with logins_db.runtime.db.connect() as conn:
+        entries = ledger.load(conn, "logins")
+    pipe = entries[str(logins_db.logs / "pipe.jsonl")]
+    assert pipe.status == ledger.REJECTED and "FIFO" in (pipe.error or "")
+    assert logins_db.day_users(D) == {"ann"}

@@ -48,8 +48,8 @@ app = typer.Typer(help="Unique users per day, week, month, quarter and year from
                   no_args_is_help=True)
 
 
-QUARANTINE = ("the Ingest page of the dashboard, or GET /api/v1/quarantine/?pack=logins "
-              "(file, line, reason)")
+QUARANTINE = ("the Ingest page of the dashboard, or GET /api/v1/ledger/?pack=logins and "
+              "GET /api/v1/quarantine/?pack=logins (file, line, reason)")
 
 
 def _usage(message: str) -> NoReturn:
@@ -123,7 +123,8 @@ def run(
             fail(exc)
     counts = summary.counts()
     emit([counts], fmt, counts_table(counts, "logins run"))
-    rejected_hint(pipeline.PACK, 0, int(counts.get("bad_lines", 0)), QUARANTINE)
+    rejected_hint(pipeline.PACK, int(counts.get("files_rejected", 0)),
+                  int(counts.get("bad_lines", 0)), QUARANTINE)
 
 
 @app.command(epilog="Example: kpiflow logins uniques --aggregate M --start 2024-01-01 "

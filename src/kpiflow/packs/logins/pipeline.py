@@ -51,6 +51,7 @@ class LoginsSummary(Summary):
 
     sources: int = 0  # sources read (files new, changed or holding a day extracted; a table)
     files_unchanged: int = 0  # files not read: same content, no login in the days extracted
+    files_rejected: int = 0  # entries never opened: a FIFO, a device, an unusable name
     lines: int = 0
     bad_lines: int = 0
     logins: int = 0
@@ -119,6 +120,7 @@ def _read_sources(ctx: RunContext[LoginsSettings], settings: LoginsSettings,
     source = str(settings.logins_source)
     rules = filedays.rules_of(settings)
     touched: list[tuple[ledger.LedgerEntry, FoundFile]] = []  # new stamp, same content
+    rejected: list[tuple[FoundFile, ledger.LedgerEntry | None]] = []  # never opened
     if sources.is_database_url(source):
         reads = [sources.read_table(source, settings.logins_table, matcher, buckets)]
     else:
@@ -129,6 +131,9 @@ def _read_sources(ctx: RunContext[LoginsSettings], settings: LoginsSettings,
         reads = []
         for number, f in enumerate(found, start=1):
             entry = entries.get(str(f.abspath))
+            if f.problem is not None:  # a FIFO, a device, a name the ledger cannot hold
+                rejected.append((f, entry))
+                continue
             days = recorded.get(entry.id) if entry is not None else None
             data, same = _same_content(f, entry, days, rules)
             if same and entry is not None and entry.stamp != f.stamp:
@@ -145,9 +150,13 @@ def _read_sources(ctx: RunContext[LoginsSettings], settings: LoginsSettings,
         for entry, f in touched:
             if entry.path not in read_paths:
                 ledger.touch(conn, entry, f.stamp)
+        for f, maybe in rejected:
+            ledger.note_problem(conn, PACK, path=str(f.abspath), stamp=f.stamp,
+                                status=ledger.REJECTED, error=str(f.problem), existing=maybe)
         entries = ledger.load(conn, PACK)
         for read in reads:
             _record_read(conn, read, rules, entries.get(read.name))
+    summary.files_rejected += len(rejected)
     for read in reads:
         summary.sources += 1
         summary.lines += read.lines
