@@ -98,6 +98,12 @@ def partial(message: str) -> NoReturn:
     raise typer.Exit(PARTIAL)
 
 
+def usage(message: str) -> NoReturn:
+    """A bad option or argument: one red line with the remedy, exit 2; nothing has run."""
+    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(USAGE)
+
+
 def fail(exc: KpiflowError | str) -> NoReturn:
     """Print one red line to stderr and exit 1."""
     err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from kpiflow.console import fail, out
+from kpiflow.console import fail, out, usage
 from kpiflow.errors import KpiflowError
 from kpiflow.registry import Ref
 
@@ -39,7 +39,7 @@ def run_cmd(
     """Run one of the pack's jobs now (`kpiflow serve` runs them on schedule)."""
     rt: Runtime = ctx.obj
     if job not in JOBS:
-        fail(f"unknown job {job!r}: choose one of {', '.join(JOBS)}")
+        usage(f"unknown job {job!r}: choose one of {', '.join(JOBS)}")
     pack = next(p for p in rt.packs if p.name == "hosts")
     try:
         summary = run_job(rt, pack, job)

@@ -11,22 +11,21 @@ import json
 from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from kpiflow.console import (
-    USAGE,
     Format,
     FormatOption,
     counts_table,
     emit,
-    err,
     fail,
     out,
     progress_reporter,
     rejected_hint,
+    usage,
 )
 from kpiflow.errors import KpiflowError
 from kpiflow.packs.logins.config import LoginsSettings
@@ -52,19 +51,13 @@ QUARANTINE = ("the Ingest page of the dashboard, or GET /api/v1/ledger/?pack=log
               "GET /api/v1/quarantine/?pack=logins (file, line, reason)")
 
 
-def _usage(message: str) -> NoReturn:
-    """A bad option: one red line with the remedy, exit 2, nothing has run."""
-    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(USAGE)
-
-
 def _date(option: str, text: str | None) -> date | None:
     if text is None:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        _usage(f"{option}: not a date, give YYYY-MM-DD (e.g. 2024-01-31), not {text!r}")
+        usage(f"{option}: not a date, give YYYY-MM-DD (e.g. 2024-01-31), not {text!r}")
 
 
 def _range(settings: LoginsSettings, start: str | None, end: str | None, *,
@@ -75,15 +68,15 @@ def _range(settings: LoginsSettings, start: str | None, end: str | None, *,
     now = pipeline.today(settings)
     for option, day in (("--start", first), ("--end", last)):
         if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-            _usage(f"{option} {day} is outside {FIRST_DAY} .. {LAST_DAY}")
+            usage(f"{option} {day} is outside {FIRST_DAY} .. {LAST_DAY}")
     if not query and last is not None and last > now:
-        _usage(f"--end {last} is after today ({now} in {settings.logins_timezone}): "
+        usage(f"--end {last} is after today ({now} in {settings.logins_timezone}): "
                "give today or an earlier day")
     if first is not None and first > (last or now):
-        _usage(f"--end {last or now} is before --start {first}: give a start on or before "
+        usage(f"--end {last or now} is before --start {first}: give a start on or before "
                "the end")
     if query and first is not None and ((last or now) - first).days > MAX_RANGE_DAYS:
-        _usage(f"--start {first} to --end {last or now} is more than {MAX_RANGE_DAYS:,} days: "
+        usage(f"--start {first} to --end {last or now} is more than {MAX_RANGE_DAYS:,} days: "
                "ask for a shorter range")
     return first, last
 
@@ -142,7 +135,7 @@ def uniques(
     """
     rt: Runtime = ctx.obj
     if aggregate.upper() not in Grain.__members__:
-        _usage(f"--aggregate must be one of D, W, M, Q, Y (day, week, month, quarter, year), "
+        usage(f"--aggregate must be one of D, W, M, Q, Y (day, week, month, quarter, year), "
                f"not {aggregate!r}")
     settings = rt.settings_of(pipeline.PACK, LoginsSettings)
     given_first, given_last = _range(settings, start, end, query=True)
@@ -183,7 +176,7 @@ def generate(
     """Write seeded sample logs, one JSON-lines file per month."""
     first = _date("--start", start)
     if form not in ("plain", "gzip", "mongo"):
-        _usage(f"--form must be plain, gzip or mongo, not {form!r}")
+        usage(f"--form must be plain, gzip or mongo, not {form!r}")
     assert first is not None
     files = gen.generate(out_dir, lines, users, first, days, seed, form)  # type: ignore[arg-type]
     out.print(f"wrote {lines:,} lines in {len(files)} files under {out_dir}")
