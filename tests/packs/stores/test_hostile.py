@@ -92,6 +92,8 @@ def test_report_floods_are_rate_limited_and_old_reports_pruned(
                     "content-type"].startswith("text/csv"):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
+    locks = tmp_path / ".kpiflow.db.locks"
+    assert len(list(locks.glob("stores-report-*.lock"))) == 5  # one per report run
     engine = create_engine(sqlite_url)
     try:
         removed = retention.prune(engine, settings, StoresSettings(stores_reports_kept=3))
@@ -99,3 +101,5 @@ def test_report_floods_are_rate_limited_and_old_reports_pruned(
         engine.dispose()
     assert removed == 2
     assert len(list((tmp_path / "state" / "stores" / "reports").glob("*.csv"))) == 3
+    # The lock file each report run took beside the database goes with it.
+    assert len(list(locks.glob("stores-report-*.lock"))) == 3
