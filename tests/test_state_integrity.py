@@ -97,8 +97,10 @@ def test_re_reading_a_source_rebuilds_its_lost_state(tmp_path: Path, database_ur
     assert read_kpis(database_url) == reference.kpis([A, B], 10)
 
 
-def test_every_bit_flip_is_caught_or_changes_no_data(tmp_path: Path, sqlite_url: str) -> None:
-    _, _, store = _setup(tmp_path, sqlite_url)
+def test_every_bit_flip_is_caught_or_changes_no_data(
+    tmp_path: Path, database_url: str
+) -> None:
+    _, _, store = _setup(tmp_path, database_url)
     path = store.path(_sha(A), "pairs")
     original, frame = path.read_bytes(), pl.read_parquet(path)
     rng = random.Random(11)
