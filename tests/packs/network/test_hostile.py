@@ -104,6 +104,8 @@ def test_a_file_read_within_one_timestamp_tick_is_read_again(
     from kpiflow.store.tables import ledger
 
     data, state = tmp_path / "data", tmp_path / "state"
+    data.mkdir()
+    run_network_pass(database_url, data, state)  # schema made first: the next read is prompt
     path = data / name(T + FIVE, 1)
     deliver(path, GOOD)
 
