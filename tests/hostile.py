@@ -6,9 +6,12 @@ tried against all of them.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 INT64_MAX = 2**63 - 1
@@ -102,6 +105,22 @@ root, which discovery skips (tested on its own)."""
 OUTSIDE_LINKS = {"symlink to /dev/zero": _symlink_to_device}
 
 
+@contextmanager
+def write_lease(path: Path) -> Iterator[None]:
+    """Hold a write lease on `path` (what Samba oplocks and NFS delegations use): any other
+    process's open of it blocks until the lease is given back or the kernel's lease-break
+    time (45 s by default) passes; an open with O_NONBLOCK fails at once with EAGAIN."""
+    ignored = signal.signal(signal.SIGIO, signal.SIG_IGN)  # the break notice; the default kills
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+        yield
+    finally:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+        os.close(fd)
+        signal.signal(signal.SIGIO, ignored)
+
+
 _PASS = """
 import json, sys
 from kpiflow.config import Settings
@@ -137,8 +156,9 @@ def network_pass_in_process(url: str, data: Path, state: Path, timeout: float = 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_network_pass(url: str, data: Path, state: Path, **network: object) -> dict:
-    """One network pass in this process, through core's run_job; its counts."""
+def run_network_pass(url: str, data: Path, state: Path | None, **network: object) -> dict:
+    """One network pass in this process, through core's run_job; its counts (`state` None:
+    the default state folder)."""
     from kpiflow.config import Settings
     from kpiflow.lifecycle import run_job
     from kpiflow.packs.network.config import NetworkSettings

@@ -31,7 +31,8 @@ def test_env_file_then_env_then_init(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_state_dir_for_server_databases(tmp_path: Path) -> None:
     s = Settings(database_url="postgresql://u@h/db")
-    assert s.resolved_state_dir == (tmp_path / ".kpiflow").resolve()
+    # Named after the database, so two databases run from one folder never share state.
+    assert s.resolved_state_dir == (tmp_path / ".kpiflow" / "db-postgresql-h-default-db").resolve()
     assert Settings(state_dir=Path("/var/lib/kpiflow")).resolved_state_dir == Path("/var/lib/kpiflow")
 
 

@@ -17,9 +17,12 @@ from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
 from kpiflow.cli import app
+from kpiflow.config import Settings
 from kpiflow.errors import LockBusy, StateError
+from kpiflow.packs.network import statecheck
 from kpiflow.state import StateStore
 from kpiflow.store.lock import run_lock
+from tests.conftest import create_database, drop_database
 from tests.hostile import run_network_pass
 from tests.packs.network import reference
 from tests.packs.network.files import FIVE, HOUR, deliver, name, render, row
@@ -85,16 +88,19 @@ def test_repair_names_the_hours_whose_sources_are_gone(tmp_path: Path, database_
     assert "2023-11-15T01:00Z" in repaired.output  # the hour of T + HOUR
 
 
-def test_re_reading_a_source_rebuilds_its_lost_state(tmp_path: Path, sqlite_url: str) -> None:
-    data, state, store = _setup(tmp_path, sqlite_url)
+def test_re_reading_a_source_rebuilds_its_lost_state(tmp_path: Path, database_url: str) -> None:
+    data, state, store = _setup(tmp_path, database_url)
     store.path(_sha(A), "pairs").unlink()
     deliver(data / name(T + FIVE, 1), A)  # same bytes again (new inode): read, state rebuilt
-    run_network_pass(sqlite_url, data, state)
+    run_network_pass(database_url, data, state)
     assert store.intact(_sha(A), ("pairs", "bytes"))
+    assert read_kpis(database_url) == reference.kpis([A, B], 10)
 
 
-def test_every_bit_flip_is_caught_or_changes_no_data(tmp_path: Path, sqlite_url: str) -> None:
-    _, _, store = _setup(tmp_path, sqlite_url)
+def test_every_bit_flip_is_caught_or_changes_no_data(
+    tmp_path: Path, database_url: str
+) -> None:
+    _, _, store = _setup(tmp_path, database_url)
     path = store.path(_sha(A), "pairs")
     original, frame = path.read_bytes(), pl.read_parquet(path)
     rng = random.Random(11)
@@ -122,8 +128,12 @@ def test_a_state_folder_of_another_database_is_refused(tmp_path: Path, database_
     assert read_kpis(database_url) == reference.kpis([A, B], 10)
 
 
-def test_sqlite_lock_belongs_to_the_database_not_the_state_folder(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'k.db'}")
+def test_the_lock_belongs_to_the_database_not_the_state_folder(
+    tmp_path: Path, database_url: str
+) -> None:
+    # Case 8: on SQLite the lock file lived in the state folder; now it is beside the database
+    # file, as the server databases' locks always belonged to the database.
+    engine = create_engine(database_url)
     try:
         with (run_lock(engine, "network", tmp_path / "state-a"), pytest.raises(LockBusy),
               run_lock(engine, "network", tmp_path / "state-b")):
@@ -132,10 +142,83 @@ def test_sqlite_lock_belongs_to_the_database_not_the_state_folder(tmp_path: Path
         engine.dispose()
 
 
-def test_temporaries_left_by_a_kill_are_removed_at_pass_start(tmp_path: Path, sqlite_url: str) -> None:
-    data, state, store = _setup(tmp_path, sqlite_url)
+def test_temporaries_left_by_a_kill_are_removed_at_pass_start(
+    tmp_path: Path, database_url: str
+) -> None:
+    data, state, store = _setup(tmp_path, database_url)
     leftover = store.root / "ab" / ".ab12.pairs.parquet.123.456.tmp"
     leftover.parent.mkdir(parents=True, exist_ok=True)
     leftover.write_bytes(b"half")
-    run_network_pass(sqlite_url, data, state)
+    run_network_pass(database_url, data, state)
     assert not leftover.exists()
+
+
+def _check(url: str, state: Path) -> statecheck.StateReport:
+    engine = create_engine(url)
+    try:
+        return statecheck.check(engine, StateStore(state, "network"))
+    finally:
+        engine.dispose()
+
+
+def _strip_checksum(path: Path) -> None:
+    """Rewrite a state file as kpiflow wrote it before checksums existed: same data, no sum."""
+    pl.read_parquet(path).write_parquet(path, compression="zstd")
+
+
+def test_state_without_a_checksum_is_unverifiable_and_repair_rebuilds_it(
+    tmp_path: Path, database_url: str
+) -> None:
+    data, state, store = _setup(tmp_path, database_url)
+    _strip_checksum(store.path(_sha(A), "pairs"))
+    _strip_checksum(store.path(_sha(B), "bytes"))
+    (data / name(T + HOUR + FIVE, 1)).unlink()  # B's source is gone: it cannot be rebuilt
+    checked = _cli(database_url, data, state, "check")
+    assert checked.exit_code == 1, checked.output
+    assert "2 content(s) with damaged, missing or unverifiable state" in checked.output
+    report = _check(database_url, state)
+    assert sorted(d.sha256 for d in report.damaged) == sorted([_sha(A), _sha(B)])
+    assert all(d.unverifiable and "it has no checksum" in d.problems[0] for d in report.damaged)
+    assert run_network_pass(database_url, data, state)["kpis_failed"] == 0  # passes still use it
+    repaired = _cli(database_url, data, state, "repair")
+    assert repaired.exit_code == 0, repaired.output
+    assert "1 unverifiable content(s) have no source left: kept" in repaired.output
+    assert pl.read_parquet_metadata(store.path(_sha(A), "pairs")).get("kpiflow.sha256")
+    assert [d.sha256 for d in _check(database_url, state).damaged] == [_sha(B)]  # A rebuilt
+    run_network_pass(database_url, data, state)
+    assert read_kpis(database_url) == reference.kpis([A, B], 10)
+
+
+def test_two_server_databases_run_from_one_folder_keep_their_state_apart(
+    tmp_path: Path, server_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Case 7: the default state folder of a server database is named after the database.
+    kind = "postgresql" if server_database_url.startswith("postgresql") else "mariadb"
+    other = create_database(kind)
+    try:
+        monkeypatch.chdir(tmp_path)
+        data = tmp_path / "data"
+        deliver(data / name(T + FIVE, 1), A)
+        for url in (server_database_url, other):
+            assert run_network_pass(url, data, None)["files_new"] == 1
+        deliver(data / name(T + HOUR + FIVE, 1), B)
+        for url in (server_database_url, other):  # each prunes and recomputes on its own
+            assert run_network_pass(url, data, None)["kpis_failed"] == 0
+            assert read_kpis(url) == reference.kpis([A, B], 10)
+        folders = sorted(p.name for p in (tmp_path / ".kpiflow").iterdir())
+        assert folders == sorted(f"db-{u.split('+')[0].replace('mariadb', 'mysql')}-127.0.0.1-"
+                                 f"{u.split(':')[-1].split('/')[0]}-{u.rsplit('/', 1)[1]}"
+                                 for u in (server_database_url, other))
+    finally:
+        drop_database(other)
+
+
+def test_an_older_default_state_folder_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = "postgresql+psycopg://u@db.example:5432/kpi"
+    assert Settings(database_url=url).resolved_state_dir == (
+        tmp_path / ".kpiflow" / "db-postgresql-db.example-5432-kpi")
+    (tmp_path / ".kpiflow" / "network").mkdir(parents=True)  # the older layout: kept
+    assert Settings(database_url=url).resolved_state_dir == tmp_path / ".kpiflow"

@@ -241,7 +241,8 @@ def status(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
     passes failed). The server's /readyz answers the same, plus whether its scheduler runs.
     Files waiting: found in the last pass but still being written (changed within the settle
     time) or gone while read; the next pass takes them. Rejected: whole files refused (see
-    the pack's `ledger --status rejected`).
+    the pack's `ledger --status rejected`). Unreadable: files kpiflow cannot read (permissions,
+    I/O error, over KPIFLOW_READ_TIMEOUT_SECONDS), tried again every pass.
     """
     from kpiflow.health import readiness
 
@@ -251,6 +252,7 @@ def status(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
              "job": p.last_job, "finished_at": p.last_finished_at, "age_seconds": p.age_seconds,
              "failed_in_a_row": p.failed_in_a_row, "files_waiting": p.files_waiting,
              **{f"files_{k}": v for k, v in sorted(p.files.items())},
+             "files_unreadable": p.files_unreadable,
              "last_error": p.last_error} for p in result.packs]
     if fmt is Format.JSON:
         emit([result.as_dict()], fmt, None)
@@ -267,6 +269,7 @@ def status(ctx: typer.Context, fmt: FormatOption = Format.TABLE) -> None:
             "files waiting": lambda p: str(p.files_waiting),
             "files ingested": lambda p: f"{p.files.get('ingested', 0):,}",
             "files rejected": lambda p: f"{p.files.get('rejected', 0):,}",
+            "files unreadable": lambda p: f"{p.files_unreadable:,}",
             "last error": lambda p: p.last_error or "",
         }
         for fact, show in facts.items():

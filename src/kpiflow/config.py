@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -44,6 +45,11 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535)
     lock_timeout_seconds: float = Field(
         0.0, ge=0, description="How long a pass waits for another pass to finish; 0 = exit at once."
+    )
+    read_timeout_seconds: float = Field(
+        120.0, gt=0, le=86_400,
+        description="A source file not read whole within this many seconds (slow or hung "
+        "storage) is recorded `unreadable` and tried again on the next pass.",
     )
     api_token: SecretStr | None = Field(
         None,
@@ -106,7 +112,13 @@ class Settings(BaseSettings):
 
     @property
     def resolved_state_dir(self) -> Path:
-        """The state directory, with the default derived from the database location."""
+        """The state directory, with the default derived from the database location.
+
+        SQLite: `.kpiflow/` beside the database file. A server database: `./.kpiflow/db-<backend>-
+        <host>-<port>-<database>/`, so two databases run from one folder never share state
+        (a shared folder is refused anyway). A `./.kpiflow/` of the older layout (pack folders
+        right in it) is kept as it is, so an upgrade finds its state.
+        """
         if self.state_dir is not None:
             return self.state_dir
         from sqlalchemy.engine import make_url
@@ -114,7 +126,11 @@ class Settings(BaseSettings):
         url = make_url(self.database_url)
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             return Path(url.database).resolve().parent / ".kpiflow"
-        return Path(".kpiflow").resolve()
+        base = Path(".kpiflow").resolve()
+        if base.is_dir() and any(not c.name.startswith("db-") for c in base.iterdir()):
+            return base
+        server = f"db-{url.get_backend_name()}-{url.host or 'local'}-{url.port or 'default'}-"
+        return base / re.sub(r"[^A-Za-z0-9._-]", "_", server + (url.database or ""))[:200]
 
 
 class NoSettings(BaseSettings):

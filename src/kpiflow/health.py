@@ -2,7 +2,8 @@
 
 One function for `/readyz` and `kpiflow status`. A pack is not ready when its last
 `ready_failed_passes` finished passes all failed (interrupted passes count as failed); its last
-pass, that pass's age, and its files waiting and rejected are reported either way.
+pass, that pass's age, and its files waiting, rejected and unreadable are reported either way
+(an unreadable file does not make a pack unready: the other files still flow).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from kpiflow.ingest import history, runlog
+from kpiflow.ingest import history, ledger, runlog
 from kpiflow.runtime import Runtime
 from kpiflow.store.tables import runs
 
@@ -34,6 +35,7 @@ class PackHealth:
     failed_in_a_row: int = 0
     last_error: str | None = None
     files_waiting: int = 0
+    files_unreadable: int = 0  # in the ledger now: kpiflow cannot read them, tried every pass
     files: dict[str, int] = field(default_factory=dict)
     reason: str | None = None
 
@@ -73,8 +75,9 @@ def pack_health(conn: Connection, pack: str, failed_passes: int, now: datetime) 
             .order_by(runs.c.started_at.desc(), runs.c.id.desc()).limit(failed_passes))
     recent = [dict(row._mapping) for row in conn.execute(stmt)]
     files = history.ledger_status_counts(conn, pack)
+    unreadable = files.get(ledger.UNREADABLE, 0)
     if not recent:
-        return PackHealth(pack, ready=True, files=files, reason=None)
+        return PackHealth(pack, ready=True, files_unreadable=unreadable, files=files, reason=None)
     last = recent[0]
     failed = 0
     for run in recent:
@@ -91,7 +94,8 @@ def pack_health(conn: Connection, pack: str, failed_passes: int, now: datetime) 
         last_finished_at=finished,
         age_seconds=round((now - finished).total_seconds(), 3) if finished else None,
         failed_in_a_row=failed, last_error=last["error"],
-        files_waiting=int(counts.get("files_waiting", 0)), files=files, reason=reason)
+        files_waiting=int(counts.get("files_waiting", 0)), files_unreadable=unreadable,
+        files=files, reason=reason)
 
 
 def readiness(runtime: Runtime, scheduler: str = SCHEDULER_OFF) -> Readiness:

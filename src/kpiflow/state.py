@@ -21,6 +21,7 @@ from kpiflow.errors import StateError
 
 CHECKSUM_KEY = "kpiflow.sha256"
 IDENTITY_FILE = "DATABASE_ID"
+UNVERIFIABLE = "is unverifiable: it has no checksum"
 
 
 _NUMPY_INTS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
@@ -79,11 +80,13 @@ class StateStore:
                 str(exc).splitlines() or [type(exc).__name__])[0]
             raise StateError(f"cannot write state under {self.root}: {reason}") from exc
 
-    def problem(self, sha256: str, kind: str) -> str | None:
+    def problem(self, sha256: str, kind: str, *, strict: bool = False) -> str | None:
         """Why the `kind` state of a content cannot be used (missing, damaged), or None.
 
         A file verified once keeps its verdict for this store's life while its size and mtime
-        stay the same, so a pass reads each state file once more at most.
+        stay the same, so a pass reads each state file once more at most. A file written before
+        checksums existed is used by passes as it is; `strict` (the state check) reports it
+        as unverifiable, so that a repair rewrites it with a checksum.
         """
         path = self.path(sha256, kind)
         try:
@@ -93,7 +96,7 @@ class StateStore:
         except OSError as exc:
             return f"state file {path} cannot be read: {exc.strerror or exc}"
         key = (str(path), st.st_size, st.st_mtime_ns)
-        if key in self._verified:
+        if key in self._verified and not strict:
             return None
         try:
             expected = pl.read_parquet_metadata(path).get(CHECKSUM_KEY)
@@ -103,6 +106,8 @@ class StateStore:
         if expected is not None and digest != expected:
             return f"state file {path} is damaged: its checksum does not match its data"
         self._verified.add(key)  # files written before checksums existed are taken as they are
+        if expected is None and strict:
+            return f"state file {path} {UNVERIFIABLE} (written before checksums existed)"
         return None
 
     def verify(self, sha256: str, kinds: tuple[str, ...]) -> None:

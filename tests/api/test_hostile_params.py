@@ -92,8 +92,8 @@ def test_a_redirect_never_leaves_the_site(client: TestClient) -> None:
     assert r.headers["location"] == "/api/v1/ledger/"
 
 
-def test_trusted_hosts_refuse_other_hosts(tmp_path: Path, sqlite_url: str) -> None:
-    settings = Settings(database_url=sqlite_url, data_dir=tmp_path, state_dir=tmp_path / "s",
+def test_trusted_hosts_refuse_other_hosts(tmp_path: Path, database_url: str) -> None:
+    settings = Settings(database_url=database_url, data_dir=tmp_path, state_dir=tmp_path / "s",
                         trusted_hosts="kpiflow.example, *.internal")
     with TestClient(create_app(Runtime.build(settings, discover_packs())),
                     base_url="http://kpiflow.example") as c:

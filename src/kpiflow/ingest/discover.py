@@ -11,6 +11,7 @@ import errno
 import hashlib
 import os
 import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,18 +89,76 @@ def open_regular(path: Path) -> int:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise NotRegularFile(f"{_KINDS.get(stat.S_IFMT(mode), 'not a regular file')}")
+            kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            raise NotRegularFile(errno.EINVAL, kind, str(path))
     except BaseException:
         os.close(fd)
         raise
     return fd
 
 
-def read_regular(path: Path) -> bytes:
-    """The whole content of a regular file; raises NotRegularFile or OSError."""
+def read_regular(path: Path, timeout: float | None = None) -> bytes:
+    """The whole content of a regular file; raises NotRegularFile, ReadTimeout or OSError.
+
+    With a `timeout` (seconds), a read not finished by then is given up (ReadTimeout).
+    """
     fd = open_regular(path)
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
+    if timeout is None:
+        return _read_all(fd, threading.Event())
+    return read_within(fd, timeout)
+
+
+class ReadTimeout(OSError):
+    """A file was not read whole within the read time limit (slow or hung storage)."""
+
+
+_CHUNK = 16 << 20  # between chunks an abandoned read notices it was given up
+
+
+def read_within(fd: int, timeout: float) -> bytes:
+    """Read the rest of `fd` (which this takes over and closes) within `timeout` seconds.
+
+    A read from a hung NFS or FUSE mount cannot be interrupted, so it runs in a daemon thread
+    that the caller stops waiting for: the pass goes on, the thread holds only itself and the
+    descriptor, closed when the read returns, and it stops at its next chunk. A daemon thread
+    never keeps the process from exiting.
+    """
+    box: list[bytes | OSError] = []
+    done, given_up = threading.Event(), threading.Event()
+
+    def work() -> None:
+        try:
+            box.append(_read_all(fd, given_up))
+        except OSError as exc:
+            box.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="kpiflow-read", daemon=True).start()
+    if not done.wait(timeout):
+        given_up.set()
+        raise ReadTimeout(errno.ETIMEDOUT, f"not read within {timeout:g} s (slow or hung "
+                          "storage; KPIFLOW_READ_TIMEOUT_SECONDS)")
+    result = box[0]
+    if isinstance(result, OSError):
+        raise result
+    return result
+
+
+def _read_all(fd: int, given_up: threading.Event) -> bytes:
+    """Every byte left in `fd`, chunk by chunk; closes it."""
+    try:
+        size, got, chunks = os.fstat(fd).st_size, 0, []
+        while not given_up.is_set():
+            # Sized by the file, one byte more to see its end: no oversized buffers to shrink.
+            chunk = os.read(fd, min(_CHUNK, max(size - got + 1, 1 << 16)))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)  # one chunk is returned as it is, without a copy
+    finally:
+        os.close(fd)
 
 
 def discover(root: Path) -> list[FoundFile]:

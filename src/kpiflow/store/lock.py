@@ -78,6 +78,13 @@ def _sqlite_lock_path(engine: Engine, name: str, lock_dir: Path) -> Path:
 LockCheck = Callable[[], None]
 
 
+def forget(engine: Engine, name: str, lock_dir: Path) -> None:
+    """Delete the lock file of `name` once nothing takes that lock any more (one per report
+    run would otherwise pile up); a server lock leaves nothing behind."""
+    if engine.dialect.name == "sqlite":
+        _sqlite_lock_path(engine, name, lock_dir).unlink(missing_ok=True)
+
+
 def _always_held() -> None:
     """A file lock cannot be lost while this process lives."""
 

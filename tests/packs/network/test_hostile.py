@@ -59,13 +59,13 @@ def test_timestamps_past_the_range_are_quarantined_and_reads_still_answer(
     assert "Traceback" not in top.output
 
 
-def test_a_byte_count_beyond_2_48_is_quarantined(tmp_path: Path, sqlite_url: str) -> None:
+def test_a_byte_count_beyond_2_48_is_quarantined(tmp_path: Path, database_url: str) -> None:
     data = tmp_path / "data"
     deliver(data / "big.txt", render([row(T, 1, 2**62, 2**62 - 1, 3, 7), row(T, 1, 1, 2**48 + 1,
                                                                               3, 7)]))
-    counts = run_network_pass(sqlite_url, data, tmp_path / "state")
+    counts = run_network_pass(database_url, data, tmp_path / "state")
     assert (counts["rows"], counts["bad_rows"]) == (0, 2)
-    assert _reasons(sqlite_url) == [f"bytes_uplink exceeds 2^48 ({2**48})",
+    assert _reasons(database_url) == [f"bytes_uplink exceeds 2^48 ({2**48})",
                                     f"bytes_downlink exceeds 2^48 ({2**48})"]
 
 
@@ -95,7 +95,7 @@ def test_a_kpi_sum_beyond_bigint_fails_alone_and_has_a_way_out(
 
 
 def test_a_file_read_within_one_timestamp_tick_is_read_again(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, database_url: str
 ) -> None:
     """On a 1-second-timestamp filesystem a same-size rewrite in that second keeps the stamp:
     the ledger records such a file as "check again", the next pass hashes it once more."""
@@ -104,20 +104,22 @@ def test_a_file_read_within_one_timestamp_tick_is_read_again(
     from kpiflow.store.tables import ledger
 
     data, state = tmp_path / "data", tmp_path / "state"
+    data.mkdir()
+    run_network_pass(database_url, data, state)  # schema made first: the next read is prompt
     path = data / name(T + FIVE, 1)
     deliver(path, GOOD)
 
     def recorded_ctime() -> int:
-        engine = create_engine(sqlite_url)
+        engine = create_engine(database_url)
         with engine.connect() as conn:
             value = conn.scalar(select(ledger.c.ctime_ns))
         engine.dispose()
         return value
 
-    run_network_pass(sqlite_url, data, state)
+    run_network_pass(database_url, data, state)
     assert recorded_ctime() == -1  # changed within 2 s of its read: not trusted yet
     time.sleep(max(0.0, path.stat().st_ctime + 2.1 - time.time()))
-    again = run_network_pass(sqlite_url, data, state)
+    again = run_network_pass(database_url, data, state)
     assert (again["files_unchanged"], again["files_changed"]) == (1, 0)
     assert recorded_ctime() == path.stat().st_ctime_ns  # read again, now settled
-    assert run_network_pass(sqlite_url, data, state)["files_unchanged"] == 1
+    assert run_network_pass(database_url, data, state)["files_unchanged"] == 1

@@ -75,11 +75,11 @@ def test_ids_with_percent_signs_are_found(stores_any_db) -> None:
 
 
 def test_report_floods_are_rate_limited_and_old_reports_pruned(
-    tmp_path, sqlite_url, monkeypatch
+    tmp_path, database_url, monkeypatch
 ) -> None:
     monkeypatch.setenv("KPIFLOW_STORES_REPORTS_KEPT", "3")
     monkeypatch.setenv("KPIFLOW_STORES_REPORT_RATE_PER_MINUTE", "5")
-    settings = Settings(database_url=sqlite_url, state_dir=tmp_path / "state")
+    settings = Settings(database_url=database_url, state_dir=tmp_path / "state")
     runtime = Runtime.build(settings, discover_packs())
     with TestClient(create_app(runtime)) as client:
         answers = [client.post("/trigger_report", params={"now": "2023-01-23T10:00:00Z"})
@@ -92,10 +92,16 @@ def test_report_floods_are_rate_limited_and_old_reports_pruned(
                     "content-type"].startswith("text/csv"):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
-    engine = create_engine(sqlite_url)
+    # SQLite: a lock file per report run beside the database; a server lock leaves none.
+    locks = tmp_path / ".kpiflow.db.locks"
+    sqlite = database_url.startswith("sqlite")
+    assert len(list(locks.glob("stores-report-*.lock"))) == (5 if sqlite else 0)
+    engine = create_engine(database_url)
     try:
         removed = retention.prune(engine, settings, StoresSettings(stores_reports_kept=3))
     finally:
         engine.dispose()
     assert removed == 2
     assert len(list((tmp_path / "state" / "stores" / "reports").glob("*.csv"))) == 3
+    # The lock file each report run took beside the database goes with it.
+    assert len(list(locks.glob("stores-report-*.lock"))) == (3 if sqlite else 0)

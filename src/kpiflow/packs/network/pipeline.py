@@ -105,12 +105,13 @@ def _bind_state(ctx: RunContext[NetworkSettings]) -> None:
     ctx.state.bind(identity)
 
 
-def _read_settled(found: FoundFile, settle_seconds: float) -> bytes | _Unreadable | None:
+def _read_settled(found: FoundFile, settle_seconds: float,
+                  read_timeout: float) -> bytes | _Unreadable | None:
     """The file's bytes, None while it is still being written (young, or grew as we read)."""
     if settle_seconds and time.time() - found.mtime_ns / 1e9 < settle_seconds:
         return None
     try:
-        data = read_regular(found.abspath)
+        data = read_regular(found.abspath, read_timeout)
         after = found.abspath.stat()
     except FileNotFoundError:
         return None  # vanished since discovery: the next pass sees what is there
@@ -138,7 +139,8 @@ def _ingest_files(
         entries = ledger.load(conn, PACK)
     scheme = ledger.identity_scheme(entries.values())
     stale = [f for f in found if f.problem is None and _stale(f, entries.get(f.path))]
-    reads = _work_ahead(stale, entries, store, net, scheme)
+    reads = _work_ahead(stale, entries, store, net, scheme,
+                        ctx.settings.read_timeout_seconds)
     for done, file in enumerate(found):
         progress("files", done, len(found))
         entry = entries.get(file.path)
@@ -199,8 +201,9 @@ class _Ahead:
 def _prepare(
     file: FoundFile, entry: ledger.LedgerEntry | None, store: StateStore, net: NetworkSettings,
     scheme: str,
+    read_timeout: float,
 ) -> _Ahead | _Unreadable | None:
-    data = _read_settled(file, net.network_settle_seconds)
+    data = _read_settled(file, net.network_settle_seconds, read_timeout)
     read_at = time.time()
     if data is None or isinstance(data, _Unreadable):
         return data
@@ -229,6 +232,7 @@ def _work_ahead(
     store: StateStore,
     net: NetworkSettings,
     scheme: str,
+    read_timeout: float,
 ) -> Iterator[_Ahead | _Unreadable | None]:
     """Each file read, hashed and parsed, in order, by worker threads working ahead.
 
@@ -238,11 +242,11 @@ def _work_ahead(
     content); the ledger and every database write stay in order on the calling thread.
     """
     with ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="kpiflow-ahead") as pool:
-        queue = [pool.submit(_prepare, f, entries.get(f.path), store, net, scheme)
+        queue = [pool.submit(_prepare, f, entries.get(f.path), store, net, scheme, read_timeout)
                  for f in files[:AHEAD]]
         for i in range(len(files)):
             current = queue.pop(0)
-            queue += [pool.submit(_prepare, f, entries.get(f.path), store, net, scheme)
+            queue += [pool.submit(_prepare, f, entries.get(f.path), store, net, scheme, read_timeout)
                       for f in files[i + AHEAD : i + AHEAD + 1]]
             yield current.result()
 

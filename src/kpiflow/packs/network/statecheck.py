@@ -21,7 +21,7 @@ from kpiflow.packs.network import partials
 from kpiflow.packs.network.pipeline import PACK, STATE_IDENTITY
 from kpiflow.packs.network.schema import HOUR_MS, START
 from kpiflow.packs.network.tables import content_intervals, dirty_intervals
-from kpiflow.state import StateStore
+from kpiflow.state import UNVERIFIABLE, StateStore
 from kpiflow.store.tables import ledger as ledger_table
 from kpiflow.store.upsert import insert_missing
 
@@ -36,6 +36,12 @@ class Damage:
     hours: list[int]
     rebuilt_from: str | None = None
 
+    @property
+    def unverifiable(self) -> bool:
+        """True when its state is only unverifiable (no checksum), not known to be damaged:
+        passes still use it, so its hours are not lost even without a source."""
+        return all(UNVERIFIABLE in p for p in self.problems)
+
 
 @dataclass
 class StateReport:
@@ -46,8 +52,9 @@ class StateReport:
 
     @property
     def lost_hours(self) -> list[int]:
-        """Hours (start ms) fed by a content that could not be rebuilt."""
-        return sorted({h for d in self.damaged if d.rebuilt_from is None for h in d.hours})
+        """Hours (start ms) fed by a damaged content that could not be rebuilt."""
+        return sorted({h for d in self.damaged if d.rebuilt_from is None and not d.unverifiable
+                       for h in d.hours})
 
 
 def check(db: Engine, store: StateStore) -> StateReport:
@@ -61,7 +68,8 @@ def check(db: Engine, store: StateStore) -> StateReport:
         lc, ci = ledger_table.c, content_intervals.c
         for sha in shas:
             report.checked += 1
-            problems = [p for k in partials.KINDS if (p := store.problem(sha, k)) is not None]
+            problems = [p for k in partials.KINDS
+                        if (p := store.problem(sha, k, strict=True)) is not None]
             if not problems:
                 continue
             paths = list(conn.scalars(select(lc.path).where(
@@ -72,12 +80,14 @@ def check(db: Engine, store: StateStore) -> StateReport:
     return report
 
 
-def repair(db: Engine, store: StateStore, data_dir: Path, secret: str | None) -> StateReport:
-    """Check, rebuild each damaged content from a source with its bytes, mark it for the next pass."""
+def repair(db: Engine, store: StateStore, data_dir: Path, secret: str | None,
+           read_timeout: float | None = None) -> StateReport:
+    """Check, rebuild each damaged or unverifiable content from a source with its bytes, mark
+    it for the next pass."""
     report = check(db, store)
     for damage in report.damaged:
         for path in damage.paths:
-            data = _same_bytes(data_dir / path, damage.sha256)
+            data = _same_bytes(data_dir / path, damage.sha256, read_timeout)
             if data is None:
                 continue
             try:
@@ -96,10 +106,10 @@ def repair(db: Engine, store: StateStore, data_dir: Path, secret: str | None) ->
     return report
 
 
-def _same_bytes(path: Path, sha256: str) -> bytes | None:
+def _same_bytes(path: Path, sha256: str, read_timeout: float | None) -> bytes | None:
     """The file's bytes when it still holds exactly that content, else None."""
     try:
-        data = read_regular(path)
+        data = read_regular(path, read_timeout)
     except OSError:
         return None
     return data if ledger.matches(data, sha256) else None

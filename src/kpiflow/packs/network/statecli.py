@@ -50,7 +50,7 @@ def repair(ctx: typer.Context) -> None:
         with run_lock(rt.db, PACK, settings.resolved_state_dir, settings.lock_timeout_seconds):
             report = statecheck.repair(
                 rt.db, StateStore(settings.resolved_state_dir, PACK), settings.data_dir,
-                rt.settings_of(PACK, NetworkSettings).msisdn_secret)
+                rt.settings_of(PACK, NetworkSettings).msisdn_secret, settings.read_timeout_seconds)
     except KpiflowError as exc:
         fail(exc)
     _show(report, repaired=True)
@@ -71,10 +71,14 @@ def _show(report: statecheck.StateReport, *, repaired: bool) -> None:
         out.print(table)
     if not repaired and report.damaged:
         hours = sorted({h for d in report.damaged for h in d.hours})
-        fail(f"{len(report.damaged)} content(s) with damaged or missing state, feeding "
-             f"{len(hours)} hour(s): run `kpiflow network state repair`")
+        fail(f"{len(report.damaged)} content(s) with damaged, missing or unverifiable state, "
+             f"feeding {len(hours)} hour(s): run `kpiflow network state repair`")
     lost = report.lost_hours
-    if repaired and report.damaged and not lost:
+    kept = [d for d in report.damaged if d.unverifiable and d.rebuilt_from is None]
+    if repaired and kept:
+        out.print(f"{len(kept)} unverifiable content(s) have no source left: kept as they are "
+                  "and still used")
+    if repaired and report.damaged and not lost and not kept:
         out.print("every damaged content was rebuilt; the next pass recomputes its intervals")
     if lost:
         fail(f"{len(lost)} hour(s) cannot be recomputed (no source file left): "

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import polars as pl
 import typer
 from rich.table import Table
 
@@ -72,7 +73,7 @@ def load_cmd(
     assert isinstance(summary, load.LoadSummary)  # what load_files returns
     table = Table("file", "kind", "outcome", "rows", "bad rows", "new", title="stores load")
     for f in summary.files:
-        table.add_row(f.path, f.kind, f.outcome if not f.error else f"rejected: {f.error}",
+        table.add_row(f.path, f.kind, f.outcome if not f.error else f"{f.outcome}: {f.error}",
                       f"{f.rows:,}", f"{f.bad_rows:,}", f"{f.new_rows:,}")
     out.print(table)
     out.print(counts_table(summary.counts(), "stores load: counts (kept in the run log)"))
@@ -165,6 +166,7 @@ def explain_cmd(ctx: typer.Context, store_id: str, now: NowOption = None) -> Non
 
 @app.command("generate", epilog="Example: kpiflow stores generate --hours menu_hours.csv --days 2")
 def generate_cmd(
+    ctx: typer.Context,
     out_file: Annotated[Path, typer.Option("--out", help="CSV file to write.")] = Path(
         "store_status.csv"),
     hours: Annotated[Path | None, typer.Option(help="Business hours file (store ids).")] = None,
@@ -174,7 +176,8 @@ def generate_cmd(
     days: Annotated[float, typer.Option(
         callback=at_least(1 / 24, "1 hour (1/24 day)"), max=366, help="Days of polls.")] = 7.0,
     stores: Annotated[int, typer.Option(
-        min=1, help="Synthetic store count when no hours/timezones file is given.")] = 1000,
+        min=1, max=1_000_000, help="Synthetic store count when no hours/timezones file is "
+        "given.")] = 1000,
     seed: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """Write realistic polls (about one per store per hour, outages in runs), deterministic."""
@@ -183,11 +186,26 @@ def generate_cmd(
     except ValueError as exc:
         fail(f"--start: {exc}")
     try:
-        ids = gen.store_ids(hours, timezones) if (hours or timezones) else [
-            str(10**18 + i) for i in range(stores)]
-    except OSError as exc:
-        fail(f"cannot read the --hours/--timezones file: {exc}")
+        ids = gen.store_ids(hours, timezones, _read_timeout(ctx)) if (
+            hours or timezones) else [str(10**18 + i) for i in range(stores)]
+    except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
+        fail(f"cannot read the --hours/--timezones file: {_first_line(exc)}")
     if not ids:
         fail(ConfigError("no store ids in the given files"))
-    count = gen.generate(ids, first, days, seed, out_file)
+    try:
+        count = gen.generate(ids, first, days, seed, out_file)
+    except KpiflowError as exc:
+        fail(f"--out: {exc}")
     out.print(f"wrote {count:,} polls for {len(ids):,} stores to {out_file}")
+
+
+def _first_line(exc: Exception) -> str:
+    """An error's message as one line (polars' run to several)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _read_timeout(ctx: typer.Context) -> float:
+    rt: Runtime = ctx.obj
+    return rt.settings.read_timeout_seconds

@@ -11,13 +11,22 @@ import polars as pl
 from sqlalchemy import Engine
 
 from kpiflow.errors import KpiflowError
-from kpiflow.packs.stores import business, queries
+from kpiflow.packs.stores import business, queries, schema
 from kpiflow.packs.stores import report as rep
 from kpiflow.packs.stores.config import StoresSettings
 
 
 class UnknownStore(KpiflowError):
     """The store has no polls up to "now"."""
+
+
+def _possible_id(store_id: str) -> bool:
+    """Whether `store_id` passes the load rules for ids (so a store could have it)."""
+    try:
+        store_id.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return 0 < len(store_id) <= schema.MAX_ID and "\x00" not in store_id
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,9 @@ def _clock(seconds: int) -> str:
 def explain(db: Engine, stores_settings: StoresSettings, store_id: str,
             now_us: int | None = None) -> Explanation:
     """Business intervals per window, polls, segments and the resulting row for one store."""
+    if not _possible_id(store_id):  # no such row can exist; a database driver would choke on it
+        raise UnknownStore(f"no store {store_id[:80]!r}: a store id is 1 to {schema.MAX_ID} "
+                           "characters of UTF-8, without NUL")
     with db.connect() as conn:
         now_us = now_us if now_us is not None else queries.latest_poll_us(conn)
         if now_us is None:

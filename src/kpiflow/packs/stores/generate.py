@@ -14,18 +14,26 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from kpiflow.ingest.discover import read_regular
+from kpiflow.packs.stores.jobs import write_atomic
+
 MISS = 0.2
 P_DOWN = 0.02
 P_UP = 0.35
 HOUR_US = 3_600_000_000
 
 
-def store_ids(hours_file: Path | None, timezones_file: Path | None) -> list[str]:
-    """Distinct store ids of the given files, sorted (the first column of each)."""
+def store_ids(hours_file: Path | None, timezones_file: Path | None,
+              read_timeout: float | None = None) -> list[str]:
+    """Distinct store ids of the given files, sorted (the first column of each).
+
+    Raises OSError (not readable, not a regular file) or polars' errors (not a CSV)."""
     ids: set[str] = set()
     for path in (hours_file, timezones_file):
         if path is not None:
-            frame = pl.read_csv(path, infer_schema=False, columns=[0])
+            # Only a regular file, read within the time limit: never a FIFO that blocks.
+            data = read_regular(path, read_timeout)
+            frame = pl.read_csv(data, infer_schema=False, columns=[0])
             ids.update(frame.to_series().str.strip_chars().to_list())
     return sorted(i for i in ids if i)
 
@@ -53,6 +61,5 @@ def generate(ids: list[str], start: datetime, days: float, seed: int, out: Path)
     }).sort("timestamp_utc")
     text = (pl.col("timestamp_utc").dt.strftime("%Y-%m-%d %H:%M:%S.%6f")
             .str.replace(r"\.?0+$", "") + " UTC")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.with_columns(timestamp_utc=text).write_csv(out)
+    write_atomic(out, frame.with_columns(timestamp_utc=text).write_csv())
     return frame.height

@@ -9,6 +9,7 @@ taken has lost its worker: it is re-run, or marked Failed after MAX_ATTEMPTS tri
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -70,18 +71,31 @@ def build_report(
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` via a temporary file and a rename: readers see old or new."""
+    """Write `text` to `path` via a temporary file and a rename: readers see old or new.
+
+    Only a regular file (or nothing) at `path` is replaced: renaming over a device or FIFO
+    would put a file in its place (as root, `-o /dev/zero` would replace the device).
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
+        if path.exists() and not path.is_file():
+            raise StateError(f"cannot write {path}: not a regular file; give a file path")
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise StateError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        with contextlib.suppress(OSError, ValueError):  # e.g. a name too long for the file system
+            tmp.unlink(missing_ok=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StateError(f"cannot write {path}: {reason}") from exc
+
+
+def report_lock(report_id: str) -> str:
+    """The name of the lock a worker holds while it computes a report run."""
+    return f"{PACK}-report-{report_id}"
 
 
 def report_path(settings: Settings, report_id: str) -> Path:
@@ -112,7 +126,7 @@ def execute_run(
 ) -> str:
     """Compute one report run under its lock; returns its final status (or Running if busy)."""
     try:
-        with run_lock(db, f"{PACK}-report-{report_id}", settings.resolved_state_dir):
+        with run_lock(db, report_lock(report_id), settings.resolved_state_dir):
             return _execute_locked(db, settings, stores_settings, report_id)
     except LockBusy:
         return RUNNING  # another worker has it
@@ -162,7 +176,7 @@ def _execute_locked(
 def orphaned(db: Engine, settings: Settings, report_id: str) -> bool:
     """True when no live worker holds the run's lock (its worker died with its process)."""
     try:
-        with run_lock(db, f"{PACK}-report-{report_id}", settings.resolved_state_dir):
+        with run_lock(db, report_lock(report_id), settings.resolved_state_dir):
             return True
     except LockBusy:
         return False

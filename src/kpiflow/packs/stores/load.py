@@ -10,6 +10,7 @@ A file whose path and content are already in the ledger is skipped without being
 
 from __future__ import annotations
 
+import stat
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 
 from kpiflow.errors import ConfigError
 from kpiflow.ingest import ledger, quarantine
+from kpiflow.ingest.discover import read_regular
 from kpiflow.ingest.reader import FileRejected, gunzip
 from kpiflow.packs.stores import schema
 from kpiflow.packs.stores.config import StoresSettings
@@ -39,7 +41,7 @@ class FileResult:
 
     kind: str
     path: str
-    outcome: str  # loaded, unchanged, rejected
+    outcome: str  # loaded, unchanged, rejected, unreadable (tried again on the next load)
     rows: int = 0
     bad_rows: int = 0
     new_rows: int = 0
@@ -53,6 +55,7 @@ class LoadSummary(Summary):
     files_loaded: int = 0
     files_unchanged: int = 0
     files_rejected: int = 0
+    files_unreadable: int = 0
     rows: int = 0  # valid rows of the files named, loaded now or before
     bad_rows: int = 0
     new_rows: int = 0
@@ -63,7 +66,7 @@ class LoadSummary(Summary):
         """Count one file's result in."""
         self.files.append(result)
         outcome = {"loaded": "files_loaded", "unchanged": "files_unchanged",
-                   "rejected": "files_rejected"}[result.outcome]
+                   "rejected": "files_rejected", "unreadable": "files_unreadable"}[result.outcome]
         setattr(self, outcome, getattr(self, outcome) + 1)
         self.rows += result.rows
         self.bad_rows += result.bad_rows
@@ -77,8 +80,14 @@ def load_job(files: dict[str, Path]) -> Job[StoresSettings]:
     if unknown:
         raise ConfigError(f"unknown input kind(s): {', '.join(sorted(unknown))}")
     for kind, path in files.items():
-        if not path.is_file():
-            raise ConfigError(f"--{kind}: no such file: {path}")
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise ConfigError(f"--{kind}: no such file: {path}") from None
+        except OSError as exc:
+            raise ConfigError(f"--{kind}: cannot read {path}: {exc.strerror or exc}") from None
+        if not stat.S_ISREG(mode):  # a FIFO or device would block or never end
+            raise ConfigError(f"--{kind}: not a regular file: {path}")
     return Job("load", partial(load_files, files=dict(files)),
                description="Load status, hours and timezone files given on the command line.")
 
@@ -91,24 +100,32 @@ def load_files(ctx: RunContext[StoresSettings], files: dict[str, Path]) -> LoadS
     for done, kind in enumerate(ordered):
         ctx.progress("files", done, len(ordered))
         ctx.safe_point(f"{kind}_read")
-        summary.add(_load_one(ctx.db, kind, files[kind]))
+        summary.add(_load_one(ctx.db, kind, files[kind], ctx.settings.read_timeout_seconds))
     ctx.progress("files", len(ordered), len(ordered))
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _load_one(db: Engine, kind: str, path: Path) -> FileResult:
-    data = path.read_bytes()
-    stat = path.stat()
-    sha = ledger.content_id(data)  # BLAKE3; an entry's own id says how to compare with it
+def _load_one(db: Engine, kind: str, path: Path, read_timeout: float) -> FileResult:
     key = f"{kind}:{path.resolve()}"
     with db.connect() as conn:
         existing = ledger.load(conn, PACK).get(key)
+    st = path.stat()
+    stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    try:
+        data = read_regular(path, read_timeout)
+    except OSError as exc:  # permissions, I/O error, too slow: recorded, tried again next load
+        error = f"cannot read: {exc.strerror or exc}"
+        with db.begin() as conn:
+            ledger.note_problem(conn, PACK, path=key, stamp=stamp, status=ledger.UNREADABLE,
+                                error=error, existing=existing)
+        return FileResult(kind, str(path), "unreadable", error=error)
+    sha = ledger.content_id(data)  # BLAKE3; an entry's own id says how to compare with it
     if (existing is not None and existing.status == ledger.INGESTED
             and ledger.matches(data, existing.sha256)):
         return FileResult(kind, str(path), "unchanged", existing.rows, existing.bad_rows)
     meta: dict[str, Any] = {"path": key, "sha256": sha, "existing": existing,
-            "stamp": (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)}
+            "stamp": stamp}
     parser = {"status": schema.parse_status, "hours": schema.parse_hours,
               "timezones": schema.parse_timezones}[kind]
     try:

@@ -13,8 +13,9 @@ from sqlalchemy import Engine, delete, func, select
 from kpiflow.config import Settings
 from kpiflow.errors import KpiflowError
 from kpiflow.packs.stores.config import StoresSettings
-from kpiflow.packs.stores.jobs import RUNNING, report_path
+from kpiflow.packs.stores.jobs import RUNNING, report_lock, report_path
 from kpiflow.packs.stores.tables import reports
+from kpiflow.store.lock import forget
 
 
 class TooManyReports(KpiflowError):
@@ -35,7 +36,8 @@ def admit(db: Engine, ss: StoresSettings) -> None:
 
 
 def prune(db: Engine, settings: Settings, ss: StoresSettings) -> int:
-    """Delete the oldest finished reports (row and CSV) beyond the number kept; returns how many."""
+    """Delete the oldest finished reports (row, CSV and lock file) beyond the number kept;
+    returns how many."""
     r = reports.c
     with db.begin() as conn:
         old = list(conn.scalars(
@@ -45,4 +47,5 @@ def prune(db: Engine, settings: Settings, ss: StoresSettings) -> int:
             conn.execute(delete(reports).where(r.report_id.in_(old[chunk : chunk + 500])))
     for report_id in old:  # after the commit: a kept row never points at a deleted file
         report_path(settings, report_id).unlink(missing_ok=True)
+        forget(db, report_lock(report_id), settings.resolved_state_dir)
     return len(old)
