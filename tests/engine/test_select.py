@@ -54,7 +54,7 @@ def test_network_run_takes_the_engine_flag(tmp_path: Path) -> None:
             "NO_COLOR": "1", "COLUMNS": "200"}
     wrong = subprocess.run([str(KPIFLOW), "network", "run", "--engine", "nope"], env=env,
                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert wrong.returncode == 1
+    assert wrong.returncode == 2  # a refused option value is a usage error
     assert wrong.stderr.strip().splitlines() == [
         f"error: --engine must be one of: {', '.join(ENGINES)} (not 'nope')"]
     assert not (tmp_path / "k.db").exists()  # refused before anything was done

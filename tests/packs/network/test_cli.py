@@ -79,7 +79,7 @@ def test_generate_is_deterministic(tmp_path: Path) -> None:
     assert first[0].startswith("interval_start_timestamp,interval_end_timestamp,msisdn")
     assert len(first) == 251
     bad = runner.invoke(app, [*args[:2], "--out", str(tmp_path / "c"), "--start", "yesterday"])
-    assert bad.exit_code == 1 and "ISO 8601" in bad.output
+    assert bad.exit_code == 2 and "ISO 8601" in bad.output
 
 
 def test_db_upgrade(database_url: str) -> None:
@@ -110,7 +110,7 @@ def test_ledger_and_quarantine_commands(tmp_path: Path, database_url: str) -> No
     rejected = runner.invoke(app, [*args, "network", "ledger", "--status", "rejected"],
                              terminal_width=200)
     assert "junk.bin" in rejected.output and "mixed.txt" not in rejected.output
-    assert runner.invoke(app, [*args, "network", "ledger", "--status", "odd"]).exit_code == 1
+    assert runner.invoke(app, [*args, "network", "ledger", "--status", "odd"]).exit_code == 2
     listed = runner.invoke(app, [*args, "network", "quarantine"])
     assert listed.exit_code == 0 and "2 of 2 rows" in listed.output
     assert "64-bit" in listed.output and "mixed.txt" in listed.output  # full text: the export

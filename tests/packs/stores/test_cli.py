@@ -48,10 +48,10 @@ def test_load_report_explain(tmp_path: Path, sqlite_url: str) -> None:
     assert "inactive" in explained.output and "45.00" in explained.output
 
 
-def test_errors_are_one_line_and_exit_1(tmp_path: Path, sqlite_url: str) -> None:
+def test_errors_are_one_line_exit_1_and_bad_options_exit_2(tmp_path: Path, sqlite_url: str) -> None:
     runner = CliRunner()
     db = ["--database-url", sqlite_url]
-    assert runner.invoke(app, [*db, "stores", "load"]).exit_code == 1
+    assert runner.invoke(app, [*db, "stores", "load"]).exit_code == 2  # usage: no file given
     missing = runner.invoke(app, [*db, "stores", "load", "--status", str(tmp_path / "no.csv")])
     assert missing.exit_code == 1 and "no such file" in missing.output
     for command in (["report"], ["explain", "s1"]):  # they only read: no schema is made
@@ -65,9 +65,9 @@ def test_errors_are_one_line_and_exit_1(tmp_path: Path, sqlite_url: str) -> None
     empty = runner.invoke(app, [*db, "stores", "report"])
     assert empty.exit_code == 1 and "no polls" in empty.output
     bad_now = runner.invoke(app, [*db, "stores", "report", "--now", "soon"])
-    assert bad_now.exit_code == 1 and "--now" in bad_now.output
+    assert bad_now.exit_code == 2 and "--now" in bad_now.output
     bad_hold = runner.invoke(app, [*db, "stores", "report", "--max-hold", "forever"])
-    assert bad_hold.exit_code == 1 and "--max-hold" in bad_hold.output
+    assert bad_hold.exit_code == 2 and "--max-hold" in bad_hold.output
     runner.invoke(app, [*db, "stores", "load", *_inputs(tmp_path)])
     unknown = runner.invoke(app, [*db, "stores", "explain", "nobody"])
     assert unknown.exit_code == 1 and "no polls" in unknown.output

@@ -24,6 +24,7 @@ from kpiflow.console import (
     out,
     progress_reporter,
     rejected_hint,
+    usage,
 )
 from kpiflow.errors import ConfigError, KpiflowError
 from kpiflow.ingest import history
@@ -66,6 +67,14 @@ def parse_instant(text: str) -> datetime:
     return moment
 
 
+def instant_option(option: str, text: str) -> datetime:
+    """`parse_instant` for a command-line option: a bad value is a usage error (exit 2)."""
+    try:
+        return parse_instant(text)
+    except ConfigError as exc:
+        usage(f"{option}: {exc}")
+
+
 def _network_settings(rt: Runtime, top_n: int | None) -> NetworkSettings:
     net = rt.settings_of(PACK, NetworkSettings)
     if top_n is None:
@@ -86,7 +95,7 @@ def _with_engine(ctx: typer.Context, engine: str | None) -> Runtime:
     if engine is None or engine == rt.settings.engine:
         return rt
     if engine not in ENGINES:
-        fail(f"--engine must be one of: {', '.join(ENGINES)} (not {engine!r})")
+        usage(f"--engine must be one of: {', '.join(ENGINES)} (not {engine!r})")
     chosen = Runtime(rt.settings.model_copy(update={"engine": engine}), rt.packs, rt.pack_settings)
     ctx.call_on_close(chosen.close)
     return chosen
@@ -131,10 +140,7 @@ def generate(
     seed: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """Write deterministic, realistic sample files in the seed naming scheme."""
-    try:
-        first = parse_instant(start)
-    except ConfigError as exc:
-        fail(exc)
+    first = instant_option("--start", start)
     with progress_reporter() as progress:
         files = gen.generate(out_dir, first, hours, rows_per_interval, parts, seed,
                              lambda done, total: progress("intervals", done, total))
@@ -155,8 +161,8 @@ def top(
     """
     rt: Runtime = ctx.obj
     minutes = int(interval.value)
+    start = int(instant_option("--at", at).timestamp() * 1000) if at else None
     try:
-        start = int(parse_instant(at).timestamp() * 1000) if at else None
         with _reader(rt).connect() as conn:
             rows, tables = [], []
             for kpi in KPIS:
@@ -209,7 +215,7 @@ def ledger(
     """Show each input file's status: rows, bad rows, and why a file was rejected."""
     rt: Runtime = ctx.obj
     if status not in (None, "ingested", "rejected", "unreadable"):
-        fail("--status must be ingested, rejected or unreadable")
+        usage("--status must be ingested, rejected or unreadable")
     try:
         with _reader(rt).connect() as conn:
             rows = history.ledger_rows(conn, PACK, status, limit)

@@ -10,7 +10,15 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from kpiflow.console import at_least, counts_table, fail, out, progress_reporter, rejected_hint
+from kpiflow.console import (
+    at_least,
+    counts_table,
+    fail,
+    out,
+    progress_reporter,
+    rejected_hint,
+    usage,
+)
 from kpiflow.errors import ConfigError, KpiflowError
 from kpiflow.packs.stores.config import StoresSettings
 from kpiflow.registry import Ref, lazy_modules
@@ -40,7 +48,7 @@ def _now(text: str | None) -> int | None:
     try:
         return schema.parse_instant_us(text)
     except ValueError as exc:
-        fail(f"--now: {exc}")
+        usage(f"--now: {exc}")
 
 
 def _stores_settings(rt: Runtime) -> StoresSettings:
@@ -64,7 +72,7 @@ def load_cmd(
     files = {k: v for k, v in (("status", status), ("hours", hours), ("timezones", timezones))
              if v is not None}
     if not files:
-        fail("give at least one of --status, --hours, --timezones")
+        usage("give at least one of --status, --hours, --timezones")
     with progress_reporter() as progress:
         try:
             summary = run_job(rt, rt.pack(load.PACK), load.load_job(files), progress)
@@ -103,7 +111,7 @@ def report_cmd(
         try:
             hold_us = schema.parse_duration(max_hold) * 1_000_000
         except ValueError as exc:
-            fail(f"--max-hold: {exc}")
+            usage(f"--max-hold: {exc}")
     options = jobs.ReportOptions(now_us=_now(now), detail=detail or hold_us is not None,
                                  max_hold_us=hold_us)
     with progress_reporter() as progress:
@@ -184,7 +192,7 @@ def generate_cmd(
     try:
         first = datetime.fromtimestamp(schema.parse_instant_us(start) / 1e6, UTC)
     except ValueError as exc:
-        fail(f"--start: {exc}")
+        usage(f"--start: {exc}")
     try:
         ids = gen.store_ids(hours, timezones, _read_timeout(ctx)) if (
             hours or timezones) else [str(10**18 + i) for i in range(stores)]
