@@ -108,8 +108,8 @@ def run(
     takes them.
     """
     rt = _with_engine(ctx, engine, spark_master)
-    used = rt.settings.engine
-    used += f" ({rt.settings.spark_master})" if used == "spark" else ""
+    used = rt.settings.engine + (f" ({rt.settings.spark_master})"
+                                 if rt.settings.engine == "spark" else "")
     with progress_reporter() as progress:
         try:
             summary = run_job(rt, rt.pack(PACK), "ingest", progress, _network_settings(rt, top_n))

@@ -62,7 +62,9 @@ def build(data: bytes, secret: str | None = None) -> Partials:
             lazy.group_by(START).len(),
         ]
     )
-    return Partials(dict(counts.iter_rows()), bad, _distinct_triples(valid), byte_sums)
+    # By interval: the ledger's choice among tied intervals (bad rows' home) must not depend on
+    # the order a group-by happened to give (found by comparing the engines).
+    return Partials(dict(sorted(counts.iter_rows())), bad, _distinct_triples(valid), byte_sums)
 
 
 def _distinct_triples(valid: pl.DataFrame) -> pl.DataFrame:

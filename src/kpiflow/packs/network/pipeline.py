@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
+from kpiflow.engine.spark_engine import SparkEngine
 from kpiflow.ingest import ledger, quarantine
 from kpiflow.ingest.discover import FoundFile, discover, read_regular
 from kpiflow.ingest.reader import FileRejected
@@ -261,7 +262,7 @@ def _built_on_spark(
     todo = {a.sha: a.built for a in read
             if isinstance(a, _Ahead) and isinstance(a.built, spark_build.Pending)}
     engine = ctx.kpi_engine
-    assert isinstance(engine, spark_build.SparkEngine)  # the engine setting chose this path
+    assert isinstance(engine, SparkEngine)  # the engine setting chose this path
     done = spark_build.SparkBuilder(engine, store, net.msisdn_secret).build(todo)
     for ahead in read:
         if isinstance(ahead, _Ahead) and isinstance(ahead.built, spark_build.Pending):
@@ -341,7 +342,7 @@ def _ingest_content(
         crash("ledger_uncommitted")
 
 
-def _interval_counts(built: partials.Partials, path: str) -> dict[int, tuple[int, int]]:
+def _interval_counts(built: partials.Counts, path: str) -> dict[int, tuple[int, int]]:
     """Valid rows per interval; bad rows go to the file's main interval (its name's if none)."""
     counts = {start: (rows, 0) for start, rows in built.rows_per_interval.items()}
     if built.bad:

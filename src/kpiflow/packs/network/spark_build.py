@@ -198,7 +198,7 @@ class SparkBuilder:
         self._store.write(sha, partials.PAIRS, pairs)
         self._store.write(sha, partials.BYTES, sums.drop("rows"))
         per_interval = sums.group_by(START).agg(pl.col("rows").sum())
-        return partials.Counts({s: int(n) for s, n in per_interval.iter_rows()}, bad)
+        return partials.Counts({s: int(n) for s, n in sorted(per_interval.iter_rows())}, bad)
 
     def _remove_staging(self) -> None:
         """Staging folders a killed pass left behind (the caller holds the pack's lock)."""
