@@ -93,10 +93,11 @@ def _classified(spark: Any, todo: dict[str, Pending]) -> Any:
         t.StructType([t.StructField("sha", t.StringType()),
                       t.StructField("expected", t.IntegerType()),
                       t.StructField("idx", t.ArrayType(t.IntegerType()))]))
+    # One path per content (todo is keyed by sha256), so nothing needs de-duplicating: a
+    # shuffle here let adaptive execution pack every file into one task (no parallelism).
     paths = [file_uri(p.path) for p in todo.values() if p.path.is_file()]
     contents = (spark.read.format("binaryFile").load(paths)
                 .select(f.sha2(f.col("content"), 256).alias("sha"), "content")
-                .dropDuplicates(["sha"])
                 .join(f.broadcast(layouts), "sha"))
     lines = contents.select(
         "sha", "expected", "idx",
