@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-pytest_plugins = ["tests.browser", "tests.dashboard.site"]
+pytest_plugins = ["tests.browser", "tests.dashboard.site", "tests.spark_session"]
 
 SERVERS = {
     "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/",

@@ -21,9 +21,9 @@ def settings_config() -> SettingsConfigDict:
     )
 
 
-ENGINES = ("duckdb",)
+ENGINES = ("duckdb", "spark")
 """The KPI engines there are (`KPIFLOW_ENGINE`); `engine.select` starts the chosen one."""
-EngineName = Literal["duckdb"]
+EngineName = Literal["duckdb", "spark"]
 
 
 class Settings(BaseSettings):
@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     engine: EngineName = Field(
         "duckdb", description="KPI engine: " + ", ".join(ENGINES) + " (`--engine` on the "
         "commands that compute KPIs).")
+    spark_master: str = Field(
+        "local[*]", min_length=1, description="Spark master URL for the spark engine "
+        "(`local[*]`, `spark://host:7077`, `yarn`, `k8s://...`; `--spark-master`).")
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     lock_timeout_seconds: float = Field(

@@ -23,9 +23,11 @@ from hypothesis import strategies as st
 from kpiflow.config import ENGINES, Settings
 from kpiflow.engine.base import Engine, Source
 from kpiflow.engine.select import kpi_engine_factory
+from kpiflow.engine.spark_engine import SparkEngine
 from kpiflow.packs.network.kpis import CELL_UNIQUE_USERS, SERVICE_TRAFFIC_VOLUME, Kpi
+from tests.spark_session import SPARK
 
-ENGINES_UNDER_TEST = ("duckdb",)
+ENGINES_UNDER_TEST = ("duckdb", "spark")
 
 START = "interval_start_timestamp"
 FIVE_MIN, HOUR = 300_000, 3_600_000
@@ -35,8 +37,11 @@ INT64_MAX = 2**63 - 1
 Row = tuple[int, int, int]  # (interval start, id, value): bytes for services, msisdn for cells
 
 
-@pytest.fixture(scope="module", params=ENGINES_UNDER_TEST)
+@pytest.fixture(scope="module", params=[
+    pytest.param(name, marks=SPARK if name == "spark" else []) for name in ENGINES_UNDER_TEST])
 def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    if request.param == "spark":
+        request.getfixturevalue("spark_session")  # the run's local[2] session, which it takes
     started = kpi_engine_factory(Settings(engine=request.param))()
     yield started
     started.close()
@@ -210,16 +215,18 @@ _rows = st.lists(
     max_size=25)
 
 
-@settings(max_examples=40, deadline=None)
-@given(files=st.lists(_rows, max_size=4), top_n=st.integers(1, 5),
-       traffic=st.booleans(), hourly=st.booleans(), shift=st.integers(0, 11))
-def test_any_source_matches_the_reference(
-    engine: Engine, files: list[list[Row]], top_n: int, traffic: bool, hourly: bool, shift: int
-) -> None:
-    kpi = SERVICE_TRAFFIC_VOLUME if traffic else CELL_UNIQUE_USERS
-    bucket_ms = HOUR if hourly else FIVE_MIN
-    lo = T0 if hourly else T0 + shift * FIVE_MIN
-    with tempfile.TemporaryDirectory() as folder:
-        paths = write_source(Path(folder), kpi, files)
-        got = run(engine, kpi, paths, lo, lo + bucket_ms, bucket_ms, top_n)
-    assert got == reference(kpi, files, lo, lo + bucket_ms, bucket_ms, top_n)
+def test_any_source_matches_the_reference(engine: Engine) -> None:
+    # Spark takes about a second a query even on tiny sources: fewer examples there.
+    @settings(max_examples=10 if isinstance(engine, SparkEngine) else 40, deadline=None)
+    @given(files=st.lists(_rows, max_size=4), top_n=st.integers(1, 5),
+           traffic=st.booleans(), hourly=st.booleans(), shift=st.integers(0, 11))
+    def check(files: list[list[Row]], top_n: int, traffic: bool, hourly: bool, shift: int) -> None:
+        kpi = SERVICE_TRAFFIC_VOLUME if traffic else CELL_UNIQUE_USERS
+        bucket_ms = HOUR if hourly else FIVE_MIN
+        lo = T0 if hourly else T0 + shift * FIVE_MIN
+        with tempfile.TemporaryDirectory() as folder:
+            paths = write_source(Path(folder), kpi, files)
+            got = run(engine, kpi, paths, lo, lo + bucket_ms, bucket_ms, top_n)
+        assert got == reference(kpi, files, lo, lo + bucket_ms, bucket_ms, top_n)
+
+    check()

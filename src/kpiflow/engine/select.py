@@ -15,7 +15,13 @@ def _duckdb(_settings: Settings) -> Engine:
     return DuckDBEngine()
 
 
-_FACTORIES: dict[str, Callable[[Settings], Engine]] = {"duckdb": _duckdb}
+def _spark(settings: Settings) -> Engine:
+    from kpiflow.engine.spark_engine import SparkEngine
+
+    return SparkEngine(settings.spark_master)
+
+
+_FACTORIES: dict[str, Callable[[Settings], Engine]] = {"duckdb": _duckdb, "spark": _spark}
 
 
 def kpi_engine_factory(settings: Settings) -> Callable[[], Engine]:

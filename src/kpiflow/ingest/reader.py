@@ -89,7 +89,8 @@ def _data_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
             yield number, raw
 
 
-def _field_count(number: int, raw: bytes, found: int, expected: int) -> BadRow:
+def field_count_row(number: int, raw: bytes, found: int, expected: int) -> BadRow:
+    """The bad row of a line with the wrong number of fields."""
     return BadRow(number, f"expected {expected} fields, found {found}", printable(raw))
 
 
@@ -111,12 +112,18 @@ def _parse(
     return frame.rename(renames).select(columns)
 
 
-def read_int_csv(data: bytes, columns: tuple[str, ...]) -> ParsedCsv:
-    """Parse `data` (a whole file) keeping `columns`, matched by header name in any order."""
+def int_csv_header(data: bytes, columns: tuple[str, ...]) -> tuple[list[str], list[int]]:
+    """The header's names and the index of each of `columns`; FileRejected when the file is
+    empty or its header unusable (the checks `read_int_csv` makes before any row)."""
     if not data or data.isspace():
         raise FileRejected("file is empty")
     names = header_names(data)
-    indices = match_columns(names, {c: (c,) for c in columns})
+    return names, match_columns(names, {c: (c,) for c in columns})
+
+
+def read_int_csv(data: bytes, columns: tuple[str, ...]) -> ParsedCsv:
+    """Parse `data` (a whole file) keeping `columns`, matched by header name in any order."""
+    names, indices = int_csv_header(data, columns)
     # Byte counts in numpy: a few ms a file where bytes.count and two-byte `in` scans took
     # more than the parse itself. Blank lines need no scan of their own: polars reads each
     # one as a row of nulls, which sends the file to the line-exact path below.
@@ -175,13 +182,13 @@ def _read_line_by_line(
     for number, raw in _data_lines(data):
         fields = raw.split(b",")
         if len(fields) != len(names):
-            bad.append(_field_count(number, raw, len(fields), len(names)))
+            bad.append(field_count_row(number, raw, len(fields), len(names)))
             continue
         wanted = [fields[i].strip() for i in indices]
         odd = next((c for c, f in zip(columns, wanted, strict=True)
                     if f.translate(None, INT_BYTES)), None)
         if odd is not None:
-            bad.append(BadRow(number, _not_int(odd, wanted[columns.index(odd)]), printable(raw)))
+            bad.append(BadRow(number, not_int_reason(odd, wanted[columns.index(odd)]), printable(raw)))
             continue
         numbers.append(number)
         bodies.append(b",".join(wanted))
@@ -196,12 +203,13 @@ def _read_line_by_line(
         failed = next(c for c in columns if row[c] is None)
         raw = originals[row[LINE]]
         value = raw.split(b",")[indices[columns.index(failed)]].strip()
-        bad.append(BadRow(row[LINE], _not_int(failed, value), printable(raw)))
+        bad.append(BadRow(row[LINE], not_int_reason(failed, value), printable(raw)))
     bad.sort(key=lambda b: b.line)
     return ParsedCsv(frame.drop_nulls(columns), bad)
 
 
-def _not_int(column: str, value: bytes) -> str:
+def not_int_reason(column: str, value: bytes) -> str:
+    """Why a field is not an integer, with its (stripped) value."""
     return f"{column}: not a 64-bit integer: {printable(value)!r}"
 
 
@@ -250,7 +258,7 @@ def _text_line_by_line(
     for number, raw in _data_lines(data):
         fields = next(csv.reader(io.StringIO(raw.decode("utf-8", "replace"))))
         if len(fields) != len(names):
-            bad.append(_field_count(number, raw, len(fields), len(names)))
+            bad.append(field_count_row(number, raw, len(fields), len(names)))
             continue
         rows.append([fields[i].strip() for i in indices])
         numbers.append(number)

@@ -89,14 +89,21 @@ class Interval(StrEnum):
     HOUR = "60"
 
 
-def _with_engine(ctx: typer.Context, engine: str | None) -> Runtime:
-    """The runtime, with this command's `--engine` over `KPIFLOW_ENGINE`."""
+def _with_engine(ctx: typer.Context, engine: str | None, master: str | None = None) -> Runtime:
+    """The runtime, with this command's `--engine` and `--spark-master` over the settings."""
     rt: Runtime = ctx.obj
-    if engine is None or engine == rt.settings.engine:
+    update: dict[str, str] = {}
+    if engine is not None and engine != rt.settings.engine:
+        if engine not in ENGINES:
+            usage(f"--engine must be one of: {', '.join(ENGINES)} (not {engine!r})")
+        update["engine"] = engine
+    if master is not None and master != rt.settings.spark_master:
+        if not master.strip():
+            usage("--spark-master must not be empty")
+        update["spark_master"] = master
+    if not update:
         return rt
-    if engine not in ENGINES:
-        usage(f"--engine must be one of: {', '.join(ENGINES)} (not {engine!r})")
-    chosen = Runtime(rt.settings.model_copy(update={"engine": engine}), rt.packs, rt.pack_settings)
+    chosen = Runtime(rt.settings.model_copy(update=update), rt.packs, rt.pack_settings)
     ctx.call_on_close(chosen.close)
     return chosen
 
@@ -108,6 +115,9 @@ def run(
     fmt: FormatOption = Format.TABLE,
     engine: Annotated[str | None, typer.Option(
         help=f"KPI engine: {', '.join(ENGINES)} (env KPIFLOW_ENGINE).", show_default=False)] = None,
+    spark_master: Annotated[str | None, typer.Option(
+        help="Spark master URL for --engine spark (env KPIFLOW_SPARK_MASTER; default local[*]).",
+        show_default=False)] = None,
 ) -> None:
     """Ingest new or changed files once and update the affected KPIs.
 
@@ -115,14 +125,17 @@ def run(
     rows quarantined. Files waiting: still being written (or gone) while read; the next pass
     takes them.
     """
-    rt = _with_engine(ctx, engine)
+    rt = _with_engine(ctx, engine, spark_master)
+    used = rt.settings.engine + (f" ({rt.settings.spark_master})"
+                                 if rt.settings.engine == "spark" else "")
     with progress_reporter() as progress:
         try:
             summary = run_job(rt, rt.pack(PACK), "ingest", progress, _network_settings(rt, top_n))
         except KpiflowError as exc:
             fail(exc)
     counts = summary.counts()
-    emit([counts], fmt, counts_table(counts, "network run"))
+    emit([counts], fmt, counts_table(counts, f"network run on {used}"))
+    note(f"engine: {used}")
     if counts.get("files_waiting"):
         note(f"{counts['files_waiting']:,} files waiting: still being written or gone while "
              "read; the next pass takes them")

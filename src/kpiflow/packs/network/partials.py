@@ -18,11 +18,9 @@ KINDS = (PAIRS, BYTES)
 
 
 @dataclass(frozen=True)
-class Partials:
-    """The state of one content: both partials, valid rows per interval and the bad rows."""
+class Counts:
+    """What the ledger records of one content: valid rows per interval and the bad rows."""
 
-    pairs: pl.DataFrame
-    byte_sums: pl.DataFrame
     rows_per_interval: dict[int, int]
     bad: list[BadRow]
 
@@ -30,6 +28,14 @@ class Partials:
     def rows(self) -> int:
         """Valid rows."""
         return sum(self.rows_per_interval.values())
+
+
+@dataclass(frozen=True)
+class Partials(Counts):
+    """The state of one content: both partials, with its counts."""
+
+    pairs: pl.DataFrame
+    byte_sums: pl.DataFrame
 
 
 def build(data: bytes, secret: str | None = None) -> Partials:
@@ -56,7 +62,9 @@ def build(data: bytes, secret: str | None = None) -> Partials:
             lazy.group_by(START).len(),
         ]
     )
-    return Partials(_distinct_triples(valid), byte_sums, dict(counts.iter_rows()), bad)
+    # By interval: the ledger's choice among tied intervals (bad rows' home) must not depend on
+    # the order a group-by happened to give (found by comparing the engines).
+    return Partials(dict(sorted(counts.iter_rows())), bad, _distinct_triples(valid), byte_sums)
 
 
 def _distinct_triples(valid: pl.DataFrame) -> pl.DataFrame:

@@ -12,14 +12,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
+from kpiflow.engine.spark_engine import SparkEngine
 from kpiflow.ingest import ledger, quarantine
 from kpiflow.ingest.discover import FoundFile, discover, read_regular
 from kpiflow.ingest.reader import FileRejected
-from kpiflow.packs.network import partials, privacy, recompute
+from kpiflow.packs.network import partials, privacy, recompute, spark_build
 from kpiflow.packs.network.config import NetworkSettings
 from kpiflow.packs.network.schema import START, interval_from_name
 from kpiflow.packs.network.tables import content_intervals, dirty_intervals
@@ -139,8 +140,8 @@ def _ingest_files(
         entries = ledger.load(conn, PACK)
     scheme = ledger.identity_scheme(entries.values())
     stale = [f for f in found if f.problem is None and _stale(f, entries.get(f.path))]
-    reads = _work_ahead(stale, entries, store, net, scheme,
-                        ctx.settings.read_timeout_seconds)
+    reads = (_work_ahead(stale, entries, store, net, scheme, ctx.settings.read_timeout_seconds)
+             if ctx.settings.engine != "spark" else _built_on_spark(ctx, stale, entries, scheme))
     for done, file in enumerate(found):
         progress("files", done, len(found))
         entry = entries.get(file.path)
@@ -194,7 +195,8 @@ class _Ahead:
 
     data: bytes | None  # kept only while not built: memory is the bound on files in flight
     sha: str
-    built: partials.Partials | FileRejected | None  # None: the main thread decides and builds
+    # None: the main thread decides and builds; Pending: to build on Spark with the others
+    built: partials.Counts | FileRejected | spark_build.Pending | None
     read_at: float  # wall clock just after the read, for the one-tick rewrite check
 
 
@@ -202,6 +204,7 @@ def _prepare(
     file: FoundFile, entry: ledger.LedgerEntry | None, store: StateStore, net: NetworkSettings,
     scheme: str,
     read_timeout: float,
+    on_spark: bool = False,
 ) -> _Ahead | _Unreadable | None:
     data = _read_settled(file, net.network_settle_seconds, read_timeout)
     read_at = time.time()
@@ -214,6 +217,8 @@ def _prepare(
     if unchanged_reject or store.intact(sha, partials.KINDS):
         return _Ahead(data, sha, None, read_at)
     try:
+        if on_spark:
+            return _Ahead(None, sha, spark_build.pending(file.abspath, data), read_at)
         built = partials.build(data, net.msisdn_secret)
     except FileRejected as exc:
         return _Ahead(None, sha, exc, read_at)
@@ -251,11 +256,35 @@ def _work_ahead(
             yield current.result()
 
 
-def _built(ahead: _Ahead, secret: str | None) -> partials.Partials:
+def _built_on_spark(
+    ctx: RunContext[NetworkSettings], files: list[FoundFile],
+    entries: dict[str, ledger.LedgerEntry], scheme: str,
+) -> Iterator[_Ahead | _Unreadable | None]:
+    """Each file read and hashed by worker threads, then every new content built in one Spark
+    job (state written first, as ever); a content Spark did not find as hashed waits (None)."""
+    store, net = ctx.state, ctx.pack_settings
+    with ThreadPoolExecutor(max_workers=AHEAD, thread_name_prefix="kpiflow-ahead") as pool:
+        timeout = ctx.settings.read_timeout_seconds
+        read = list(pool.map(
+            lambda f: _prepare(f, entries.get(f.path), store, net, scheme, timeout, True), files))
+    todo = {a.sha: a.built for a in read
+            if isinstance(a, _Ahead) and isinstance(a.built, spark_build.Pending)}
+    engine = ctx.kpi_engine
+    assert isinstance(engine, SparkEngine)  # the engine setting chose this path
+    done = spark_build.SparkBuilder(engine, store, net.msisdn_secret).build(todo)
+    for ahead in read:
+        if isinstance(ahead, _Ahead) and isinstance(ahead.built, spark_build.Pending):
+            yield replace(ahead, built=done[ahead.sha]) if ahead.sha in done else None
+        else:
+            yield ahead
+
+
+def _built(ahead: _Ahead, secret: str | None) -> partials.Counts:
     """The partials built ahead, else built now; raises FileRejected."""
     if isinstance(ahead.built, FileRejected):
         raise ahead.built
     if ahead.built is not None:
+        assert not isinstance(ahead.built, spark_build.Pending)  # built by _built_on_spark
         return ahead.built
     assert ahead.data is not None  # kept whenever nothing was built ahead
     return partials.build(ahead.data, secret)
@@ -291,8 +320,8 @@ def _ingest_content(
             status, rows, bad_rows, known = ledger.REJECTED, 0, 0, {}
             summary.files_rejected += 1
         else:
-            if built is not ahead.built:  # built here, not by a worker: no state written yet
-                _write_state(store, sha, built)
+            if isinstance(built, partials.Partials) and built is not ahead.built:
+                _write_state(store, sha, built)  # built here, not by a worker: not written yet
             crash("state_written")
             status, rows, bad, bad_rows = ledger.INGESTED, built.rows, built.bad, len(built.bad)
             known = _interval_counts(built, file.path)
@@ -321,7 +350,7 @@ def _ingest_content(
         crash("ledger_uncommitted")
 
 
-def _interval_counts(built: partials.Partials, path: str) -> dict[int, tuple[int, int]]:
+def _interval_counts(built: partials.Counts, path: str) -> dict[int, tuple[int, int]]:
     """Valid rows per interval; bad rows go to the file's main interval (its name's if none)."""
     counts = {start: (rows, 0) for start, rows in built.rows_per_interval.items()}
     if built.bad:
