@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect
@@ -101,3 +102,19 @@ def test_generate_with_a_missing_file_is_one_line(tmp_path: Path) -> None:
     assert missing.stderr.strip().count("\n") == 0
     assert missing.stderr.startswith("error: cannot read the --hours/--timezones file: ")
     assert str(tmp_path / "no.csv") in missing.stderr
+
+
+def test_load_and_hosts_run_speak_json_for_scripts(tmp_path: Path, sqlite_url: str) -> None:
+    """`stores load --format json` lists each file's outcome (the bad row counted, exit 3);
+    `hosts run --format json` prints the job's counts: the same `--format` as `network run`."""
+    runner = CliRunner()
+    db = ["--database-url", sqlite_url, "--state-dir", str(tmp_path / "state")]
+    loaded = runner.invoke(app, [*db, "stores", "load", *_inputs(tmp_path), "--format", "json"])
+    assert loaded.exit_code == 3, loaded.output
+    files = json.loads(loaded.stdout)
+    assert sorted((f["kind"], f["outcome"], f["rows"], f["bad_rows"]) for f in files) == [
+        ("hours", "loaded", 1, 0), ("status", "loaded", 2, 1), ("timezones", "loaded", 1, 0)]
+    flushed = runner.invoke(app, [*db, "hosts", "run", "flush", "--format", "json"])
+    assert flushed.exit_code == 0, flushed.output
+    [counts] = json.loads(flushed.stdout)
+    assert isinstance(counts, dict) and counts and all(v == 0 for v in counts.values()), counts

@@ -9,9 +9,8 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from kpiflow.console import fail, out, usage
+from kpiflow.console import Format, FormatOption, counts_table, emit, fail, out, usage
 from kpiflow.errors import KpiflowError
 from kpiflow.registry import Ref
 
@@ -31,10 +30,11 @@ app = typer.Typer(help="Host resource samples: compaction, alarms, retention.",
 JOBS = ("flush", "alarms", "retention")
 
 
-@app.command("run", epilog="Example: kpiflow hosts run alarms")
+@app.command("run", epilog="Example: kpiflow hosts run alarms --format json")
 def run_cmd(
     ctx: typer.Context,
     job: Annotated[str, typer.Argument(help="flush, alarms or retention.")] = "flush",
+    fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Run one of the pack's jobs now (`kpiflow serve` runs them on schedule)."""
     rt: Runtime = ctx.obj
@@ -45,10 +45,8 @@ def run_cmd(
         summary = run_job(rt, pack, job)
     except KpiflowError as exc:
         fail(exc)
-    table = Table("what", "count", title=f"hosts {job}")
-    for what, count in summary.counts().items():
-        table.add_row(what.replace("_", " "), f"{count:,}")
-    out.print(table)
+    counts = summary.counts()
+    emit([counts], fmt, counts_table(counts, f"hosts {job}"))
 
 
 def agent(

@@ -11,8 +11,11 @@ import typer
 from rich.table import Table
 
 from kpiflow.console import (
+    Format,
+    FormatOption,
     at_least,
     counts_table,
+    emit,
     fail,
     out,
     progress_reporter,
@@ -63,6 +66,7 @@ def load_cmd(
     hours: Annotated[Path | None, typer.Option(
         help="Business hours: store_id, day|dayOfWeek, start_time_local, end_time_local.")] = None,
     timezones: Annotated[Path | None, typer.Option(help="Zones: store_id, timezone_str.")] = None,
+    fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Load (or incrementally add) the CSV files; bad rows are quarantined with a reason.
 
@@ -79,14 +83,19 @@ def load_cmd(
         except KpiflowError as exc:
             fail(exc)
     assert isinstance(summary, load.LoadSummary)  # what load_files returns
-    table = Table("file", "kind", "outcome", "rows", "bad rows", "new", title="stores load")
-    for f in summary.files:
-        table.add_row(f.path, f.kind, f.outcome if not f.error else f"{f.outcome}: {f.error}",
-                      f"{f.rows:,}", f"{f.bad_rows:,}", f"{f.new_rows:,}")
-    out.print(table)
-    out.print(counts_table(summary.counts(), "stores load: counts (kept in the run log)"))
-    rate = summary.rows / summary.seconds if summary.seconds else 0.0
-    out.print(f"{summary.rows:,} rows in {summary.seconds:.2f} s ({rate:,.0f} rows/s)")
+    if fmt is Format.TABLE:
+        table = Table("file", "kind", "outcome", "rows", "bad rows", "new", title="stores load")
+        for f in summary.files:
+            table.add_row(f.path, f.kind, f.outcome if not f.error else f"{f.outcome}: {f.error}",
+                          f"{f.rows:,}", f"{f.bad_rows:,}", f"{f.new_rows:,}")
+        out.print(table)
+        out.print(counts_table(summary.counts(), "stores load: counts (kept in the run log)"))
+        rate = summary.rows / summary.seconds if summary.seconds else 0.0
+        out.print(f"{summary.rows:,} rows in {summary.seconds:.2f} s ({rate:,.0f} rows/s)")
+    else:  # one row per file, the outcome and counts a script needs
+        emit([{"path": f.path, "kind": f.kind, "outcome": f.outcome, "error": f.error or "",
+               "rows": f.rows, "bad_rows": f.bad_rows, "new_rows": f.new_rows}
+              for f in summary.files], fmt, None)
     rejected_hint("stores", sum(1 for f in summary.files if f.error),
                   sum(f.bad_rows for f in summary.files),
                   "the Ingest page of the dashboard, or GET /api/v1/ledger/?pack=stores and "
