@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -88,7 +89,7 @@ def test_http_requests_by_route_template(tmp_path: Path, sqlite_url: str) -> Non
 
 
 def test_scheduler_lag_and_pack_collectors(tmp_path: Path, sqlite_url: str) -> None:
-    from dataclasses import replace
+    import copy
 
     def collectors(ctx: ServeContext) -> list[Gauge]:
         from prometheus_client import CollectorRegistry
@@ -98,8 +99,12 @@ def test_scheduler_lag_and_pack_collectors(tmp_path: Path, sqlite_url: str) -> N
         gauge.set(42)
         return [gauge]
 
-    packs = tuple(replace(p, collectors=collectors) if p.name == "stores" else p
-                  for p in discover_packs())
+    def with_collectors(pack: Pack[Any]) -> Pack[Any]:
+        changed = copy.copy(pack)
+        changed.collectors = collectors
+        return changed
+
+    packs = tuple(with_collectors(p) if p.name == "stores" else p for p in discover_packs())
     app = create_app(_runtime(tmp_path, sqlite_url, packs), schedule=True)
     with TestClient(app) as client:
         got = samples(client.get("/metrics").text)

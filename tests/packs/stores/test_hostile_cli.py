@@ -94,7 +94,7 @@ def _ok_or_one_line(result: Result, what: str) -> None:
         what, repr(result.exception))
     assert "Traceback" not in result.output, what
     assert result.exit_code in (0, 1, 2, 3), (what, result.output)
-    if result.exit_code in (1, 2):
+    if result.exit_code == 1 or (result.exit_code == 2 and "Usage:" not in result.output):
         errors = [line for line in result.output.splitlines() if line.startswith("error:")]
         assert len(errors) == 1, (what, result.output)
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.table import Table
 
@@ -205,7 +204,7 @@ def generate_cmd(
     try:
         ids = gen.store_ids(hours, timezones, _read_timeout(ctx)) if (
             hours or timezones) else [str(10**18 + i) for i in range(stores)]
-    except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
+    except (OSError, ValueError) as exc:
         fail(f"cannot read the --hours/--timezones file: {_first_line(exc)}")
     if not ids:
         fail(ConfigError("no store ids in the given files"))

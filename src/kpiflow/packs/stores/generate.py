@@ -27,13 +27,16 @@ def store_ids(hours_file: Path | None, timezones_file: Path | None,
               read_timeout: float | None = None) -> list[str]:
     """Distinct store ids of the given files, sorted (the first column of each).
 
-    Raises OSError (not readable, not a regular file) or polars' errors (not a CSV)."""
+    Raises OSError (not readable, not a regular file) or ValueError (not a CSV)."""
     ids: set[str] = set()
     for path in (hours_file, timezones_file):
         if path is not None:
             # Only a regular file, read within the time limit: never a FIFO that blocks.
             data = read_regular(path, read_timeout)
-            frame = pl.read_csv(data, infer_schema=False, columns=[0])
+            try:
+                frame = pl.read_csv(data, infer_schema=False, columns=[0])
+            except pl.exceptions.PolarsError as exc:  # callers need not import polars
+                raise ValueError(str(exc)) from exc
             ids.update(frame.to_series().str.strip_chars().to_list())
     return sorted(i for i in ids if i)
 
