@@ -53,3 +53,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def quarantine_reasons(url: str) -> list[str]:
+    """Every quarantined row's reason in the database at `url`, in the order they were added
+    (a file's bad rows are added in line order)."""
+    from sqlalchemy import create_engine, select
+
+    from kpiflow.store.tables import quarantine
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.scalars(select(quarantine.c.reason).order_by(quarantine.c.id)))
+    finally:
+        engine.dispose()

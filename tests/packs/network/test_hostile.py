@@ -14,7 +14,7 @@ from kpiflow.config import Settings
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
 from kpiflow.server import create_app
-from kpiflow.store.tables import quarantine
+from tests.helpers import quarantine_reasons
 from tests.hostile import LAST_START_MS, NEAR_INT64_START_MS, PAST_RANGE_MS, run_network_pass
 
 from . import reference
@@ -23,14 +23,6 @@ from .tables_read import read_kpis
 
 T = 1_700_006_400_000
 GOOD = render([row(T, 1, 10, 20, 3, 7)])
-
-
-def _reasons(url: str) -> list[str]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        got = list(conn.scalars(select(quarantine.c.reason).order_by(quarantine.c.line)))
-    engine.dispose()
-    return got
 
 
 def test_timestamps_past_the_range_are_quarantined_and_reads_still_answer(
@@ -44,7 +36,7 @@ def test_timestamps_past_the_range_are_quarantined_and_reads_still_answer(
     deliver(data / name(T + FIVE, 1), GOOD)
     counts = run_network_pass(database_url, data, state)
     assert (counts["rows"], counts["bad_rows"], counts["kpis_failed"]) == (3, 3, 0)
-    assert _reasons(database_url) == ["interval_start_timestamp is after 9999-12-31T22:55Z"] * 3
+    assert quarantine_reasons(database_url) == ["interval_start_timestamp is after 9999-12-31T22:55Z"] * 3
     assert read_kpis(database_url) == reference.kpis([hostile, GOOD], 10)
     again = run_network_pass(database_url, data, state)  # and the feed goes on
     assert again["files_unchanged"] == 2
@@ -65,7 +57,7 @@ def test_a_byte_count_beyond_2_48_is_quarantined(tmp_path: Path, database_url: s
                                                                               3, 7)]))
     counts = run_network_pass(database_url, data, tmp_path / "state")
     assert (counts["rows"], counts["bad_rows"]) == (0, 2)
-    assert _reasons(database_url) == [f"bytes_uplink exceeds 2^48 ({2**48})",
+    assert quarantine_reasons(database_url) == [f"bytes_uplink exceeds 2^48 ({2**48})",
                                     f"bytes_downlink exceeds 2^48 ({2**48})"]
 
 

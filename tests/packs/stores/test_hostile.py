@@ -7,7 +7,7 @@ import time
 from urllib.parse import quote
 
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine
 
 from kpiflow.config import Settings
 from kpiflow.packs.stores import load, retention
@@ -15,7 +15,7 @@ from kpiflow.packs.stores.config import StoresSettings
 from kpiflow.registry import discover_packs
 from kpiflow.runtime import Runtime
 from kpiflow.server import create_app
-from kpiflow.store.tables import quarantine
+from tests.helpers import quarantine_reasons
 
 HEADER = b"store_id,timestamp_utc,status\n"
 
@@ -28,14 +28,6 @@ def _load_bytes(db, body: bytes) -> load.FileResult:
     return db.load_files({"status": path}).files[0]
 
 
-def _reasons(url: str) -> list[str]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        got = list(conn.scalars(select(quarantine.c.reason).order_by(quarantine.c.line)))
-    engine.dispose()
-    return got
-
-
 def test_nul_and_non_utf8_ids_are_quarantined_and_the_rest_loads(stores_any_db) -> None:
     db = stores_any_db
     result = _load_bytes(db, b"ok,2023-01-23 10:00:00,active\n"
@@ -44,7 +36,7 @@ def test_nul_and_non_utf8_ids_are_quarantined_and_the_rest_loads(stores_any_db) 
                               b"s\xfe,2023-01-23 10:00:00,inactive\n"
                               b"ok,2023-01-23 11:00:00,active\n")
     assert (result.rows, result.bad_rows) == (2, 3)
-    assert _reasons(db.settings.database_url) == [
+    assert quarantine_reasons(db.settings.database_url) == [
         "store_id: contains a NUL or bytes that are not UTF-8"] * 3
     assert set(db.report(now="2023-01-23T11:30:00Z")) == {"ok"}  # no merged "s\ufffd"
 
@@ -55,7 +47,7 @@ def test_polls_outside_the_range_are_quarantined_and_reports_still_run(stores_an
                               b"s,0001-01-01 00:00:00,inactive\n"
                               b"s,2023-01-23 10:00:00,active\n")
     assert (result.rows, result.bad_rows) == (1, 2)
-    assert _reasons(db.settings.database_url) == [
+    assert quarantine_reasons(db.settings.database_url) == [
         "timestamp_utc: outside 1971-01-01 .. 9998-12-31"] * 2
     assert set(db.report()) == {"s"}  # the default "now" is the latest valid poll
 

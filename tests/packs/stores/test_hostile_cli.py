@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from kpiflow.cli import app
 from kpiflow.packs.stores.tables import stores
-from kpiflow.store.tables import quarantine
+from tests.helpers import quarantine_reasons
 from tests.hostile import HOSTILE_DURATIONS, HOSTILE_INSTANTS, HOSTILE_INTS, HOSTILE_TEXT
 
 POLLS = ("store_id,timestamp_utc,status\n"
@@ -128,14 +128,6 @@ def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _reasons(url: str) -> list[str]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        got = list(conn.scalars(select(quarantine.c.reason).order_by(quarantine.c.id)))
-    engine.dispose()
-    return got
-
-
 def _good_id(value: str) -> bool:
     """The documented id rule, independently: 1 to 64 characters, no NUL, valid UTF-8."""
     return 0 < len(value) <= 64 and "\x00" not in value and "\ud800" not in value
@@ -189,7 +181,7 @@ def test_hostile_cells_in_hours_and_timezone_files_are_quarantined(
     Path(f"hostile-{kind}.csv").write_bytes(data)
     loaded = _invoke(database_url, ["stores", "load", f"--{kind}", f"hostile-{kind}.csv"])
     assert loaded.exit_code == 3, loaded.output  # rows were quarantined, the rest loaded
-    reasons = _reasons(database_url)
+    reasons = quarantine_reasons(database_url)
     assert len(reasons) == sum(not good(v) for v in values), reasons
     assert all(r.startswith(f"{column}:") for r in reasons), reasons
     again = _invoke(database_url, ["stores", "report", "--now", "2023-01-23T17:00:00Z"])
@@ -210,7 +202,7 @@ def test_hostile_store_ids_in_hours_and_timezone_files(tmp_path: Path, database_
                                     "--timezones", "ids-zones.csv"])
     assert loaded.exit_code == 3, loaded.output
     good = {v.strip() for v in TEXT if _good_id(v.strip())}
-    assert len(_reasons(database_url)) == 2 * sum(not _good_id(v.strip()) for v in TEXT)
+    assert len(quarantine_reasons(database_url)) == 2 * sum(not _good_id(v.strip()) for v in TEXT)
     engine = create_engine(database_url)
     with engine.connect() as conn:  # each good id stored as itself: none merged, none lost
         zones = {i: z for i, z in conn.execute(select(stores.c.store_id, stores.c.timezone))}
