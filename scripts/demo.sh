@@ -16,7 +16,9 @@ kpiflow network run
 kpiflow network top --interval 60
 cat <<MSG
 
-Done. KPIs are in $demo/kpiflow.db. To serve the API (docs at http://127.0.0.1:8000/docs):
+Done. KPIs are in $demo/kpiflow.db. To serve them:
   DATABASE_URL=$DATABASE_URL DATA_DIR=$DATA_DIR $root/.venv/bin/kpiflow serve
-then e.g. curl 'http://127.0.0.1:8000/api/v1/services-kpis/?interval=60&limit=10'
+then open the dashboard at http://127.0.0.1:8000/ , the API docs at http://127.0.0.1:8000/docs
+(offline) and the Prometheus metrics at http://127.0.0.1:8000/metrics , or e.g.
+  curl 'http://127.0.0.1:8000/api/v1/services-kpis/?interval=60&limit=10'
 MSG
