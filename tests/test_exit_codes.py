@@ -15,6 +15,7 @@ BAD_VALUES = [
     ("network", "top", "--at", "garbage"),
     ("network", "ledger", "--status", "nope"),
     ("network", "run", "--engine", "nope"),
+    ("network", "run", "--engine", "spark", "--spark-master", " "),
     ("stores", "report", "--now", "yesterday"),
     ("hosts", "run", "bogus"),
     ("logins", "uniques", "--aggregate", "X"),
