@@ -94,6 +94,34 @@ def child_pandas(files: list[str], top_n: int, result_path: str) -> dict[str, An
     return {"seconds": seconds, "rows": rows}
 
 
+def child_polars(files: list[str], top_n: int, result_path: str) -> dict[str, Any]:
+    """The KPIs by polars in memory: no ledger, no state, no validation, no database."""
+    import polars as pl
+
+    t = time.perf_counter()
+    frame = pl.concat([pl.read_csv(f, schema_overrides=dict.fromkeys(COLS, pl.Int64))
+                       for f in files])
+    start = pl.col("interval_start_timestamp")
+    out = []
+    for length in (FIVE_MIN, HOUR):
+        bucketed = frame.lazy().with_columns(bucket=start - start % length)
+        for name, ident, value in (("service", "service_id", "total_bytes"),
+                                   ("cell", "cell_id", "msisdn")):
+            agg = (pl.col("bytes_uplink").cast(pl.Int128) + pl.col("bytes_downlink")).sum()
+            if name == "cell":
+                agg = pl.col("msisdn").n_unique()
+            top = (bucketed.group_by("bucket", ident).agg(agg.alias(value))
+                   .sort(["bucket", value, ident], descending=[False, True, False])
+                   .with_columns(rank=pl.int_range(1, pl.len() + 1).over("bucket"))
+                   .filter(pl.col("rank") <= top_n).collect())
+            out += [[name, int(b), length // 60_000, int(r), int(i), int(v)]
+                    for b, r, i, v in zip(top["bucket"], top["rank"], top[ident], top[value],
+                                          strict=True)]
+    seconds = time.perf_counter() - t
+    Path(result_path).write_text(json.dumps(out))
+    return {"seconds": seconds, "rows": frame.height}
+
+
 def child_kpiflow(db_dir: str, data_dir: str, top_n: int, profile: str | None) -> dict[str, Any]:
     """One `kpiflow network run`, timed inside; imports (entry points too) timed apart."""
     t0 = time.perf_counter()
@@ -128,7 +156,8 @@ def child_kpiflow(db_dir: str, data_dir: str, top_n: int, profile: str | None) -
 def child_main(argv: list[str]) -> None:
     """Entry of a child process: `_child MODE JSON-ARGS`."""
     mode, args = argv[0], json.loads(argv[1])
-    result = {"floor": child_floor, "pandas": child_pandas, "kpiflow": child_kpiflow}[mode](**args)
+    result = {"floor": child_floor, "pandas": child_pandas, "polars": child_polars,
+              "kpiflow": child_kpiflow}[mode](**args)
     print(json.dumps(result))
 
 
@@ -340,7 +369,9 @@ def main() -> None:
     ap.add_argument("--rows-per-interval", type=int, default=1_000_000)
     ap.add_argument("--hours", type=int, default=1)
     ap.add_argument("--parts", type=int, default=2)
-    ap.add_argument("--scale-hours", type=int, default=3, help="second size for RSS (0 = skip)")
+    ap.add_argument("--scale-hours", type=int, default=4, help="second size for RSS (0 = skip)")
+    ap.add_argument("--no-scale-pandas", action="store_true",
+                    help="skip naive pandas at --scale-hours (it needs several GB there)")
     ap.add_argument("--late-rows", type=int, default=500_000)
     ap.add_argument("--repeat", type=int, default=3, help="best of N for each timing")
     ap.add_argument("--top-n", type=int, default=10)
@@ -369,6 +400,42 @@ def main() -> None:
         print(f"wrote {DOC.relative_to(ROOT)}")
 
 
+def peers(work: Path, name: str, files: list[Path], repeat: int, top_n: int,
+          env: dict[str, str], keep_db: bool = False, pandas: bool = True) -> dict[str, Any]:
+    """The parse floor, polars in memory, naive pandas and a kpiflow pass over `files`, each
+    `repeat` times interleaved; the KPI rows of all three jobs are compared."""
+    data = work / f"data-{name}"
+    if not data.exists():
+        data = work / f"peers-{name}"
+        for f in files:
+            (data / f.name).parent.mkdir(parents=True, exist_ok=True)
+            (data / f.name).hardlink_to(f)
+    warm(files)
+    paths = [str(f) for f in files]
+    out: dict[str, Any] = {"rows": 0, "floor": [], "polars": [], "pandas": [], "kpiflow": []}
+    pandas_out, polars_out = work / f"{name}-pandas.json", work / f"{name}-polars.json"
+    db = work / f"db-{name}"
+    for r in range(repeat):
+        print(f"{name}, round {r + 1}/{repeat}: floor, polars, pandas, kpiflow", flush=True)
+        out["floor"].append(run_child("floor", env=env, files=paths))
+        out["polars"].append(run_child("polars", env=env, files=paths, top_n=top_n,
+                                       result_path=str(polars_out)))
+        if pandas:
+            out["pandas"].append(run_child("pandas", env=env, files=paths, top_n=top_n,
+                                           result_path=str(pandas_out)))
+        shutil.rmtree(db, ignore_errors=True)
+        db.mkdir()
+        out["kpiflow"].append(run_child("kpiflow", env=env, db_dir=str(db), data_dir=str(data),
+                                        top_n=top_n, profile=None))
+    out["rows"] = out["floor"][0]["rows"]
+    ours = sorted(map(tuple, kpiflow_tables(db)))
+    out["agree"] = sorted(map(tuple, json.loads(polars_out.read_text()))) == ours and (
+        not pandas or sorted(map(tuple, json.loads(pandas_out.read_text()))) == ours)
+    if not keep_db:
+        shutil.rmtree(db)
+    return out
+
+
 def measure(a: argparse.Namespace, work: Path, env: dict[str, str]) -> dict[str, Any]:
     t_all = time.perf_counter()
     load_start = os.getloadavg()
@@ -385,22 +452,13 @@ def measure(a: argparse.Namespace, work: Path, env: dict[str, str]) -> dict[str,
     input_bytes = sum(f.stat().st_size for f in main_files)
     warm(main_files)
 
-    floor, pandas_, scratch = [], [], []
-    pandas_out = work / "pandas.json"
-    for r in range(a.repeat):
-        print(f"round {r + 1}/{a.repeat}: floor, pandas, kpiflow", flush=True)
-        floor.append(run_child("floor", env=env, files=[str(f) for f in main_files]))
-        pandas_.append(run_child("pandas", env=env, files=[str(f) for f in main_files],
-                                 top_n=a.top_n, result_path=str(pandas_out)))
-        db = work / f"db-scratch-{r}"
-        db.mkdir()
-        scratch.append(run_child("kpiflow", env=env, db_dir=str(db), data_dir=str(main_data),
-                                 top_n=a.top_n, profile=None))
-        if r < a.repeat - 1:
-            shutil.rmtree(db)
-    db = work / f"db-scratch-{a.repeat - 1}"
-    agree = sorted(map(tuple, json.loads(pandas_out.read_text()))) == sorted(
-        map(tuple, kpiflow_tables(db)))
+    small = peers(work, "small", generate(work / "gen-small", 1, a.rows_per_interval // 10,
+                                          a.parts, a.seed), a.repeat, a.top_n, env)
+    main_peers = peers(work, "main", main_files, a.repeat, a.top_n, env, keep_db=True)
+    floor, pandas_, polars_, scratch = (main_peers[k] for k in ("floor", "pandas", "polars",
+                                                                  "kpiflow"))
+    agree = main_peers["agree"]
+    db = work / "db-main"
     state = state_bytes(db)
 
     print("no-change pass, late files, re-delivered file", flush=True)
@@ -431,10 +489,10 @@ def measure(a: argparse.Namespace, work: Path, env: dict[str, str]) -> dict[str,
         scale_data = work / "data-scale"
         scale_files = link_first(generated, a.scale_hours * per_hour, gen_root, scale_data)
         sdb = work / "db-scale"
-        sdb.mkdir()
         warm(scale_files)
-        s_scratch = run_child("kpiflow", env=env, db_dir=str(sdb), data_dir=str(scale_data),
-                              top_n=a.top_n, profile=None)
+        s_peers = peers(work, "scale", scale_files, 1, a.top_n, env, keep_db=True,
+                        pandas=not a.no_scale_pandas)
+        s_scratch = s_peers["kpiflow"][0]
         s_state = state_bytes(sdb)
         s_late = []
         for r in range(a.repeat):
@@ -445,7 +503,8 @@ def measure(a: argparse.Namespace, work: Path, env: dict[str, str]) -> dict[str,
                                     data_dir=str(scale_data), top_n=a.top_n, profile=None))
         shutil.rmtree(sdb)
         scale = {"hours": a.scale_hours, "rows": a.scale_hours * 12 * a.rows_per_interval,
-                 "scratch": s_scratch, "state_bytes": s_state, "late": s_late}
+                 "scratch": s_scratch, "state_bytes": s_state, "late": s_late,
+                 "peers": s_peers}
 
     prof: dict[str, Any] = {}
     if not a.no_profile:
@@ -475,12 +534,14 @@ def measure(a: argparse.Namespace, work: Path, env: dict[str, str]) -> dict[str,
         "state_bytes_per_row": state / rows,
         "state_bytes_per_row_scale": scale["state_bytes"] / scale["rows"] if scale else None,
         "pandas_agrees": agree,
+        "small_vs_pandas": best(small["kpiflow"])["seconds"] / best(small["pandas"])["seconds"],
     }
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"), "load_start": load_start,
         "args": vars(a), "machine": machine(), "generate_s": gen_seconds,
         "input_bytes": input_bytes, "files": len(main_files),
-        "floor": floor, "pandas": pandas_, "scratch": scratch, "nochange": nochange,
+        "floor": floor, "pandas": pandas_, "polars": polars_, "scratch": scratch,
+        "nochange": nochange, "small": small,
         "late": late, "redelivered": redelivered, "scale": scale, "profile": prof,
         "headline": headline, "bench_seconds": time.perf_counter() - t_all,
     }
@@ -591,13 +652,16 @@ def render(res: dict[str, Any]) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         _row("parse floor: DuckDB `read_csv`, sum of every column", fl, rows, fl["seconds"],
              pd_["seconds"]),
+        _row("polars in memory: one read, group, n_unique, rank (no ledger, state, checks)",
+             best(res["polars"]), rows, fl["seconds"], pd_["seconds"]),
         _row("naive pandas: per file read + group, concat the hour, nunique, rank", pd_, rows,
              fl["seconds"], pd_["seconds"]),
         _row("**kpiflow pass into SQLite** (discover, hash, validate, state, KPIs, upsert)",
              sc, rows, fl["seconds"], pd_["seconds"]),
         "",
         f"kpiflow's KPI tables {'equal' if h['pandas_agrees'] else 'DIFFER FROM'} the pandas "
-        f"job's (every 5-minute and hourly top-{a['top_n']} row of both KPIs). kpiflow's "
+        f"and polars jobs' (every 5-minute and hourly top-{a['top_n']} row of both KPIs). "
+        "kpiflow's "
         f"imports (all packs' modules) took {sc['imports']:.2f} s on top, in the child.",
         "",
         f"All runs (seconds): floor {_runs(res['floor'])}; pandas {_runs(res['pandas'])}; "
@@ -644,6 +708,7 @@ def render(res: dict[str, Any]) -> str:
             f"{h['late_scale_s']:.3f} |",
             "",
         ]
+    lines += growth(res)
     lines += targets(res)
     prof = res.get("profile")
     if prof:
@@ -664,6 +729,30 @@ def render(res: dict[str, Any]) -> str:
             ]
         lines += NOTES
     return "\n".join(lines) + "\n"
+
+
+def growth(res: dict[str, Any]) -> list[str]:
+    """The same four jobs at three sizes: what each row of input costs as the feed grows."""
+    sizes = [res["small"], {"rows": res["headline"]["rows"], "floor": res["floor"],
+                            "polars": res["polars"], "pandas": res["pandas"],
+                            "kpiflow": res["scratch"], "agree": res["headline"]["pandas_agrees"]}]
+    if res["scale"]:
+        sizes.append(res["scale"]["peers"])
+    out = ["## Cost as the feed grows (from scratch)", "",
+           "Best of the runs at each size (the largest ran once). Seconds inside the process; "
+           "kpiflow's peak RSS is its child's.", "",
+           "| rows | floor s | polars s | pandas s | kpiflow s | kpiflow vs floor | "
+           "kpiflow vs pandas | kpiflow peak RSS | tables equal |",
+           "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |"]
+    for size in sizes:
+        fl, po, ours = (best(size[k])["seconds"] for k in ("floor", "polars", "kpiflow"))
+        pd_ = best(size["pandas"])["seconds"] if size["pandas"] else None
+        out.append(
+            f"| {size['rows']:,} | {fl:.2f} | {po:.2f} | "
+            f"{f'{pd_:.2f}' if pd_ else 'not run'} | {ours:.2f} | {ours / fl:.2f}x | "
+            f"{f'{ours / pd_:.2f}x' if pd_ else '-'} | "
+            f"{best(size['kpiflow'])['rss_mb']:,.0f} MB | {'yes' if size['agree'] else '**no**'} |")
+    return [*out, ""]
 
 
 def targets(res: dict[str, Any]) -> list[str]:
@@ -693,7 +782,18 @@ def targets(res: dict[str, Any]) -> list[str]:
         checks.append((f"peak RSS flat from {span} (within 15 %)",
                        f"{h['peak_rss_mb']:,.0f} -> {h['peak_rss_scale_mb']:,.0f} MB",
                        rss <= 1.15))
-    out = ["## Targets (issue 4)", "", "| target | measured | met |", "| --- | ---: | :---: |"]
+    checks += [
+        ("issue 15: from scratch <= 1.4x the parse floor", f"{h['kpiflow_vs_floor']:.2f}x",
+         h["kpiflow_vs_floor"] <= 1.4),
+        (f"issue 15: peak RSS <= 450 MB at {h['rows']:,} rows", f"{h['peak_rss_mb']:,.0f} MB",
+         h["peak_rss_mb"] <= 450),
+        (f"issue 15: at {res['small']['rows']:,} rows <= 0.5x naive pandas",
+         f"{h['small_vs_pandas']:.2f}x", h["small_vs_pandas"] <= 0.5),
+        (f"issue 15: late {a['late_rows']:,}-row file <= 0.25 s inside the pass",
+         f"{h['late_s']:.3f} s", h["late_s"] <= 0.25),
+    ]
+    out = ["## Targets (issues 4 and 15)", "", "| target | measured | met |",
+           "| --- | ---: | :---: |"]
     out += [f"| {t} | {v} | {'yes' if ok else '**no**'} |" for t, v, ok in checks]
     narrow = [name for name, ratio, limit in (
         ("2.0x the parse floor", h["kpiflow_vs_floor"], 2.0),

@@ -89,7 +89,7 @@ def test_the_agent_imports_psutil_and_httpx_and_nothing_heavier(tmp_path: Path) 
     assert "sqlalchemy" not in running and "pydantic_settings" not in running
 
 
-def test_a_pass_with_nothing_to_do_does_not_start_duckdb(tmp_path: Path) -> None:
+def test_a_pass_with_nothing_to_do_loads_no_parser_engine_or_migrations(tmp_path: Path) -> None:
     subprocess.run([str(KPIFLOW), "network", "generate", "--out", str(tmp_path / "data"),
                     "--start", "2026-03-01T00:00Z", "--hours", "0.25", "--rows-per-interval",
                     "50"], check=True, capture_output=True, timeout=120)
@@ -97,5 +97,9 @@ def test_a_pass_with_nothing_to_do_does_not_start_duckdb(tmp_path: Path) -> None
            str(tmp_path / "data"), "--state-dir", str(tmp_path / "state"), "-q", "network", "run")
     first, _ = _imports(*run)
     assert "duckdb" in first  # new files: the KPIs are computed
+    assert {"polars", "alembic"} <= first  # parsed the files; created the schema
+    _imports(*run)  # files written within the timestamp granularity of a read are read again
     again, _ = _imports(*run)
-    assert "duckdb" not in again and {"bokeh", "fastapi", "psutil", "httpx"} & again == set()
+    # Nothing new: no parser (polars, numpy), no KPI engine, no Alembic (the schema is at the
+    # remembered heads), nothing of the server or the other packs.
+    assert again & HEAVY == {"sqlalchemy"}

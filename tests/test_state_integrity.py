@@ -7,6 +7,7 @@ it and `... state repair` rebuilds it from the sources still present.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from kpiflow.cli import app
 from kpiflow.config import Settings
 from kpiflow.errors import LockBusy, StateError
 from kpiflow.packs.network import statecheck
-from kpiflow.state import StateStore
+from kpiflow.state import CHECKSUM_KEY, VERIFIED_FILE, StateStore
 from kpiflow.store.lock import run_lock
 from tests.conftest import create_database, drop_database
 from tests.hostile import run_network_pass
@@ -222,3 +223,52 @@ def test_an_older_default_state_folder_is_kept(
         tmp_path / ".kpiflow" / "db-postgresql-db.example-5432-kpi")
     (tmp_path / ".kpiflow" / "network").mkdir(parents=True)  # the older layout: kept
     assert Settings(database_url=url).resolved_state_dir == tmp_path / ".kpiflow"
+
+
+def test_a_verdict_holds_while_the_file_is_untouched_and_any_write_revokes_it(
+    tmp_path: Path
+) -> None:
+    writer = StateStore(tmp_path / "state", "network")
+    frame = pl.DataFrame({"interval_start_timestamp": [T, T + FIVE], "msisdn": [3, 4]})
+    sha = "ab" * 32
+    writer.write(sha, "pairs", frame)
+    path = writer.path(sha, "pairs")
+    assert pl.read_parquet(path).equals(frame)
+    # Written with the checksum of the frame itself: listed as verified for later passes.
+    listed = (writer.root / VERIFIED_FILE).read_text().split()
+    assert listed[:2] == [path.name, str(path.stat().st_size)]
+    assert StateStore(tmp_path / "state", "network").problem(sha, "pairs") is None
+
+    # Forged (other data under the original checksum, same size, modification time set back):
+    # the change time moved, so every store, the writer's too, verifies it again and refuses it.
+    stat, checksum = path.stat(), pl.read_parquet_metadata(path)[CHECKSUM_KEY]
+    time.sleep(0.01)
+    frame.with_columns(pl.Series("msisdn", [3, 5])).write_parquet(
+        path, compression="zstd", compression_level=1, statistics=True,
+        metadata={CHECKSUM_KEY: checksum})
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    for store in (writer, StateStore(tmp_path / "state", "network")):
+        problem = store.problem(sha, "pairs")
+        assert problem is not None and "checksum does not match" in problem
+
+    # A damaged list costs only a verification: the file is read and judged again.
+    (writer.root / VERIFIED_FILE).write_bytes(b"\xff\xfe garbage")
+    writer.write(sha, "pairs", frame)
+    assert StateStore(tmp_path / "state", "network").problem(sha, "pairs") is None
+
+
+def test_prune_forgets_the_verdicts_of_files_it_removed(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state", "network")
+    frame = pl.DataFrame({"interval_start_timestamp": [T], "msisdn": [3]})
+    shas = [f"{i:064x}" for i in range(70)]
+    for sha in shas:
+        store.write(sha, "pairs", frame)
+    assert len((store.root / VERIFIED_FILE).read_text().splitlines()) == 70
+    assert store.prune(set(shas[:2])) == 68
+    kept = (store.root / VERIFIED_FILE).read_text().splitlines()
+    assert sorted(line.split()[0] for line in kept) == sorted(
+        store.path(sha, "pairs").name for sha in shas[:2])
+    fresh = StateStore(tmp_path / "state", "network")
+    assert all(fresh.problem(sha, "pairs") is None for sha in shas[:2])
+    assert "missing" in (fresh.problem(shas[5], "pairs") or "")

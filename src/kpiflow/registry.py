@@ -75,10 +75,15 @@ class Ref:
 
 class LazyModule(ModuleType):
     """A module imported at its first attribute access: how a pack's CLI names its heavy
-    modules (pipeline, queries...) so that `kpiflow <pack> --help` does not load them."""
+    modules (pipeline, queries...) so that `kpiflow <pack> --help` does not load them, and how
+    the pass names polars and numpy so that a pass with nothing to parse never loads them."""
 
     def __getattr__(self, attribute: str) -> Any:
-        return getattr(import_module(self.__name__), attribute)
+        # Called only for names not yet copied: after the first import the module's names
+        # live here too, so hot code (polars expressions in a loop) pays a plain lookup.
+        module = import_module(self.__name__)
+        self.__dict__.update(module.__dict__)
+        return getattr(module, attribute)
 
 
 def lazy_modules(*names: str) -> tuple[Any, ...]:

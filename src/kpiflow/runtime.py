@@ -83,10 +83,10 @@ class Runtime:
         """For commands that only read: check the database answers and is at the newest
         schema; never migrate, never lock. SchemaNotReady says how to get there."""
         from kpiflow.store.db import redacted
-        from kpiflow.store.migrate import missing_heads  # Alembic: only when checking
+        from kpiflow.store.migrate import missing_heads
 
         self.check_database()
-        if missing_heads(self.db, self.packs):
+        if missing_heads(self.db, self.packs, self.settings.resolved_state_dir):
             raise SchemaNotReady(
                 f"database {redacted(self.settings.database_url)} has no up-to-date kpiflow "
                 "schema: run a pass first, or `kpiflow db upgrade`")

@@ -5,6 +5,13 @@ state file is either absent or complete: readers never see a half-written file. 
 carries the sha256 of its data in its own Parquet metadata (one atomic file, no sidecar that
 a crash could leave out of step), verified before the file is used; a folder is bound to one
 database by an identity written in both.
+
+A verdict is remembered in the folder's `VERIFIED` list under the file's stat identity (name,
+size, modification and change times, inode): a file written or verified once is not read back
+by later passes while that identity holds. Any write to a file, even one that restores its
+modification time, moves its change time (which no user call can set back), so the next pass
+verifies it again; `state check` always verifies. Without the list, every late file re-read
+and re-hashed all the state of its hour before the KPI query read it once more.
 """
 
 from __future__ import annotations
@@ -14,17 +21,28 @@ import os
 import threading
 import uuid
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from kpiflow.errors import StateError
+from kpiflow.registry import lazy_modules
+
+# Loaded at first use: a pass with nothing to parse never pays for them (issue 15).
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    (pl,) = lazy_modules("polars")
 
 CHECKSUM_KEY = "kpiflow.sha256"
 IDENTITY_FILE = "DATABASE_ID"
+VERIFIED_FILE = "VERIFIED"
 UNVERIFIABLE = "is unverifiable: it has no checksum"
 
 
-_NUMPY_INTS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+
+
+def _numpy_ints() -> tuple[type[pl.DataType], ...]:
+    """The integer types hashed by their raw values (not Int128: numpy has no such type)."""
+    return (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 
 
 def data_digest(frame: pl.DataFrame) -> str:
@@ -36,11 +54,16 @@ def data_digest(frame: pl.DataFrame) -> str:
     digest = hashlib.sha256()
     for column in frame.get_columns():
         digest.update(f"{column.name}:{column.dtype}:{column.len()}\n".encode())
-        if column.dtype in _NUMPY_INTS and not column.has_nulls():
+        if column.dtype in _numpy_ints() and not column.has_nulls():
             digest.update(column.to_numpy().tobytes())
         else:
             digest.update("\n".join(column.cast(pl.String).fill_null("\x00").to_list()).encode())
     return digest.hexdigest()
+
+
+def _identity(path: Path, st: os.stat_result) -> str:
+    """What must stay the same for a verdict on a state file to hold."""
+    return f"{path.name} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino}"
 
 
 class StateStore:
@@ -48,7 +71,8 @@ class StateStore:
 
     def __init__(self, root: Path, pack: str) -> None:
         self.root = root / pack
-        self._verified: set[tuple[str, int, int]] = set()
+        self._verified: set[str] | None = None  # stat identities, loaded at first use
+        self._trust_lock = threading.Lock()
 
     def path(self, sha256: str, kind: str) -> Path:
         """Where the `kind` state of a content lives."""
@@ -74,6 +98,9 @@ class StateStore:
             finally:
                 os.close(fd)
             os.replace(tmp, target)
+            # Its checksum was just computed from the frame itself: no pass needs to read it
+            # back to verify it (that was a second read of every new state file).
+            self._trust(_identity(target, os.stat(target)))
         except (OSError, pl.exceptions.PolarsError) as exc:  # polars reports ENOSPC its own way
             tmp.unlink(missing_ok=True)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (
@@ -83,10 +110,11 @@ class StateStore:
     def problem(self, sha256: str, kind: str, *, strict: bool = False) -> str | None:
         """Why the `kind` state of a content cannot be used (missing, damaged), or None.
 
-        A file verified once keeps its verdict for this store's life while its size and mtime
-        stay the same, so a pass reads each state file once more at most. A file written before
-        checksums existed is used by passes as it is; `strict` (the state check) reports it
-        as unverifiable, so that a repair rewrites it with a checksum.
+        A file written or verified once keeps its verdict while its stat identity holds (the
+        module's docstring says why that is safe), so a state file is read back once at most.
+        A file written before checksums existed is used by passes as it is; `strict` (the state
+        check) verifies every file and reports such a file as unverifiable, so that a repair
+        rewrites it with a checksum.
         """
         path = self.path(sha256, kind)
         try:
@@ -95,8 +123,8 @@ class StateStore:
             return f"state file {path} is missing"
         except OSError as exc:
             return f"state file {path} cannot be read: {exc.strerror or exc}"
-        key = (str(path), st.st_size, st.st_mtime_ns)
-        if key in self._verified and not strict:
+        key = _identity(path, st)
+        if not strict and key in self._trusted():
             return None
         try:
             expected = pl.read_parquet_metadata(path).get(CHECKSUM_KEY)
@@ -105,10 +133,51 @@ class StateStore:
             return f"state file {path} is damaged: {(str(exc).splitlines() or ['unreadable'])[0]}"
         if expected is not None and digest != expected:
             return f"state file {path} is damaged: its checksum does not match its data"
-        self._verified.add(key)  # files written before checksums existed are taken as they are
+        self._trust(key)  # files written before checksums existed are taken as they are
         if expected is None and strict:
             return f"state file {path} {UNVERIFIABLE} (written before checksums existed)"
         return None
+
+    def _trusted(self) -> set[str]:
+        with self._trust_lock:
+            if self._verified is None:
+                try:
+                    listed = (self.root / VERIFIED_FILE).read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    listed = ""  # none yet, or unreadable: files are verified again
+                self._verified = set(listed.splitlines())
+            return self._verified
+
+    def _trust(self, identity: str) -> None:
+        trusted = self._trusted()
+        with self._trust_lock:  # worker threads of one pass write and verify at once
+            if identity in trusted:
+                return
+            trusted.add(identity)
+            try:
+                with open(self.root / VERIFIED_FILE, "a", encoding="utf-8") as listed:
+                    listed.write(identity + "\n")
+            except OSError:
+                pass  # only a memory of verdicts: without it, files are verified again
+
+    def _forget_gone(self, files: list[Path]) -> None:
+        """Rewrite the list without the identities of files gone or changed, once they are
+        at least half of it (so that it is not rewritten by every pass)."""
+        trusted = self._trusted()
+        live = {_identity(f, f.stat()) for f in files if f.exists()}
+        kept = trusted & live
+        if len(trusted) - len(kept) < max(len(kept), 64):
+            return
+        listed = self.root / VERIFIED_FILE
+        tmp = listed.with_name(f".{VERIFIED_FILE}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text("".join(f"{k}\n" for k in sorted(kept)), encoding="utf-8")
+            os.replace(tmp, listed)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            return
+        with self._trust_lock:
+            self._verified = kept
 
     def verify(self, sha256: str, kinds: tuple[str, ...]) -> None:
         """Raise StateError naming the content when any of its `kinds` states is unusable."""
@@ -187,10 +256,12 @@ class StateStore:
         removed = 0
         if not self.root.is_dir():
             return 0
-        for file in self.root.glob("*/*.parquet"):
+        files = list(self.root.glob("*/*.parquet"))
+        for file in files:
             if file.name.split(".", 1)[0] not in keep:
                 file.unlink(missing_ok=True)
                 removed += 1
+        self._forget_gone(files)
         return removed
 
     def size_bytes(self) -> int:

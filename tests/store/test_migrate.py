@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 
 from kpiflow.ingest import history
 from kpiflow.registry import discover_packs
 from kpiflow.store.db import make_engine
-from kpiflow.store.migrate import alembic_config, missing_heads
+from kpiflow.store.migrate import (
+    CORE_MIGRATIONS,
+    HEADS_CACHE,
+    _fingerprint,
+    alembic_config,
+    current_heads,
+    ensure_schema,
+    missing_heads,
+    newest_heads,
+)
 from kpiflow.store.tables import quarantine
 
 OLD_RUNS = sa.table(  # ingest_runs as core_0001 made it
@@ -68,3 +81,52 @@ def test_core_0002_carries_the_network_figures_into_counts(database_url: str) ->
     assert (runs["stores"]["status"], runs["stores"]["error"]) == ("failed", "no polls")
     assert sorted((q["pack"], q["path"], q["line"]) for q in kept) == [
         ("hosts", "batch k1 from h1", 1), ("network", "a.txt", 2)]
+
+
+def test_the_remembered_heads_skip_alembic_only_while_true(database_url: str,
+                                                           tmp_path: Path) -> None:
+    packs = discover_packs()
+    engine = make_engine(database_url)
+    state = tmp_path / "state"
+    state.mkdir()
+    cache = state / HEADS_CACHE
+    try:
+        truth = set(ScriptDirectory.from_config(alembic_config(engine, packs)).get_heads())
+        ensure_schema(engine, state, packs)  # a new database: created, heads remembered
+        assert current_heads(engine) == truth
+        assert set(json.loads(cache.read_text())["heads"]) == truth
+        assert missing_heads(engine, packs, state) == set()
+
+        # A database behind its code is upgraded although the heads are remembered.
+        command.downgrade(alembic_config(engine, packs), "network@base")
+        assert missing_heads(engine, packs, state) == {"network_0001"}
+        ensure_schema(engine, state, packs)
+        assert current_heads(engine) == truth
+
+        # A damaged or foreign cache is not trusted: Alembic reads the scripts and rewrites it.
+        for damaged in ("{not json", json.dumps({"fingerprint": "x", "heads": ["core_0001"]}),
+                        json.dumps({"fingerprint": _fingerprint(packs), "heads": []})):
+            cache.write_text(damaged)
+            assert newest_heads(engine, packs, state) == truth
+            assert set(json.loads(cache.read_text())["heads"]) == truth
+
+        # A remembered answer for these very scripts is used as it is (shown by a wrong one).
+        cache.write_text(json.dumps({"fingerprint": _fingerprint(packs), "heads": ["zz_9"]}))
+        assert newest_heads(engine, packs, state) == {"zz_9"}
+        assert newest_heads(engine, packs) == truth  # no folder given: Alembic decides
+    finally:
+        engine.dispose()
+
+
+def test_the_fingerprint_changes_with_any_revision_script(tmp_path: Path) -> None:
+    packs = discover_packs()
+    before = _fingerprint(packs)
+    script = next((CORE_MIGRATIONS / "versions").glob("*.py"))
+    stat = script.stat()
+    try:
+        os.utime(script, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        assert _fingerprint(packs) != before
+    finally:
+        os.utime(script, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert _fingerprint(packs) == before
+    assert _fingerprint(tuple(p for p in packs if p.name != "hosts")) != before

@@ -21,12 +21,18 @@ import io
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-
-import numpy as np
-import polars as pl
+from typing import TYPE_CHECKING
 
 from kpiflow.ingest.jsonlines import GZIP_MAGIC
 from kpiflow.ingest.quarantine import BadRow, printable
+from kpiflow.registry import lazy_modules
+
+# Loaded at first use: a pass with nothing to parse never pays for them (issue 15).
+if TYPE_CHECKING:
+    import numpy as np
+    import polars as pl
+else:
+    np, pl = lazy_modules("numpy", "polars")
 
 BOM = b"\xef\xbb\xbf"
 INT_BYTES = b"0123456789+-"  # a field with any other byte cannot be an integer

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from kpiflow.ingest.quarantine import BadRow, printable
 from kpiflow.ingest.reader import LINE, ParsedCsv
+from kpiflow.registry import lazy_modules
+
+# Loaded at first use: a pass with nothing to parse never pays for them (issue 15).
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    (pl,) = lazy_modules("polars")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from kpiflow.config import Settings
-from kpiflow.packs.network.schema import RULES
+from kpiflow.packs.network.rules import RULES
 from kpiflow.packs.network.spark_build import RULE_COUNT
 from tests.helpers import run_pack
 from tests.spark_session import SPARK
@@ -47,7 +47,7 @@ def _both(root: Path, steps: list[Step], top_n: int = 3, **net: Any) -> tuple[Se
 
 
 def test_the_rules_are_the_schemas_rules() -> None:
-    # spark_build states schema.RULES as Spark columns in the same order: one per rule
+    # spark_build states rules.RULES as Spark columns in the same order: one per rule
     assert RULE_COUNT == len(RULES) == 12
 
 

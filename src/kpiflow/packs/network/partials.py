@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from kpiflow.ingest.quarantine import BadRow
 from kpiflow.ingest.reader import LINE, header_names, read_int_csv
 from kpiflow.ingest.validate import check_rows
 from kpiflow.packs.network import privacy
-from kpiflow.packs.network.schema import COLUMNS, FIVE_MINUTES_MS, RULES, START
+from kpiflow.packs.network.schema import COLUMNS, FIVE_MINUTES_MS, START
+from kpiflow.registry import lazy_modules
+
+# Loaded at first use: a pass with nothing to parse never pays for them (issue 15).
+if TYPE_CHECKING:
+    import polars as pl
+
+    from kpiflow.packs.network import rules
+else:
+    pl, rules = lazy_modules("polars", "kpiflow.packs.network.rules")
 
 PAIRS = "pairs"  # distinct (interval_start_timestamp, cell_id, msisdn)
 BYTES = "bytes"  # (interval_start_timestamp, service_id) -> total_bytes, exact 128-bit sums
@@ -43,7 +51,7 @@ def build(data: bytes, secret: str | None = None) -> Partials:
 
     With `secret`, msisdn is replaced by its keyed hash in the state and the bad rows.
     """
-    checked = check_rows(data, read_int_csv(data, COLUMNS), RULES)
+    checked = check_rows(data, read_int_csv(data, COLUMNS), rules.RULES)
     bad = checked.bad
     valid = checked.frame.drop(LINE)
     if secret:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, delete, insert, select
 
@@ -20,14 +21,20 @@ from kpiflow.engine.spark_engine import SparkEngine
 from kpiflow.ingest import ledger, quarantine
 from kpiflow.ingest.discover import FoundFile, discover, read_regular
 from kpiflow.ingest.reader import FileRejected
-from kpiflow.packs.network import partials, privacy, recompute, spark_build
+from kpiflow.packs.network import partials, privacy, recompute
 from kpiflow.packs.network.config import NetworkSettings
 from kpiflow.packs.network.schema import START, interval_from_name
 from kpiflow.packs.network.tables import content_intervals, dirty_intervals
-from kpiflow.registry import RunContext, Summary
+from kpiflow.registry import RunContext, Summary, lazy_modules
 from kpiflow.state import StateStore
 from kpiflow.store.tables import ledger as ledger_table
 from kpiflow.store.upsert import insert_missing
+
+# The Spark side loads only when the Spark engine builds a file (it names polars types).
+if TYPE_CHECKING:
+    from kpiflow.packs.network import spark_build
+else:
+    (spark_build,) = lazy_modules("kpiflow.packs.network.spark_build")
 
 PACK = "network"
 # Files read, hashed and parsed ahead of the one being recorded. On 2 cores 3 measured about

@@ -5,10 +5,16 @@ BLAKE2b is injective on any realistic subscriber set), and no raw msisdn is stor
 from __future__ import annotations
 
 import hashlib
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from kpiflow.ingest.quarantine import BadRow
+from kpiflow.registry import lazy_modules
+
+# Loaded at first use: a pass with nothing to parse never pays for them (issue 15).
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    (pl,) = lazy_modules("polars")
 
 MASK = (1 << 63) - 1
 

@@ -4,7 +4,7 @@ The driver reads each header (it hashes every file anyway) and decides the colum
 the same code as the one-process reader, so a rejected file gets the same reason. Spark then reads
 every new content by path, checks that its sha256 is still the one the driver saw (a file
 rewritten meanwhile waits for the next pass), and, one task per file, splits the lines, types the
-fields and applies the row rules exactly as `kpiflow.ingest.reader` and `schema.RULES` do: lines
+fields and applies the row rules exactly as `kpiflow.ingest.reader` and `rules.RULES` do: lines
 are decoded as ISO-8859-1, one character per byte, so every byte test and every raw bad line is
 exact. The partials are aggregated on the cluster and written as Parquet under a staging folder
 beside the state; the driver turns each content's staging files into the ordinary state files
@@ -26,6 +26,7 @@ from kpiflow.engine.spark_engine import SparkEngine, file_uri
 from kpiflow.ingest.quarantine import BadRow, printable
 from kpiflow.ingest.reader import field_count_row, int_csv_header, not_int_reason
 from kpiflow.packs.network import partials, privacy
+from kpiflow.packs.network.rules import RULES
 from kpiflow.packs.network.schema import (
     BYTES_MAX,
     COLUMNS,
@@ -33,7 +34,6 @@ from kpiflow.packs.network.schema import (
     FIVE_MINUTES_MS,
     INT64_MAX,
     LAST_START_MS,
-    RULES,
     SERVICE_ID_MAX,
     START,
 )
@@ -63,7 +63,7 @@ def pending(path: Path, data: bytes) -> Pending:
 
 
 def _rules(f: Any) -> list[Any]:
-    """`schema.RULES` as Spark columns, in the same order (a test checks the reasons match)."""
+    """`rules.RULES` as Spark columns, in the same order (a test checks the reasons match)."""
     c = f.col
     up, down, start = c("bytes_uplink"), c("bytes_downlink"), c(START)
     return [
