@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 from polars.exceptions import PolarsError
 
+from kpiflow.packs.logins import isotime
 from kpiflow.packs.logins.buckets import DayBuckets
 from kpiflow.packs.logins.events import Matcher
+
+_SYNTAX = frozenset("\\.^$|?*+()[]{}")  # a pattern holding none of these is plain text
 
 
 def read_clean(data: bytes, matcher: Matcher, buckets: DayBuckets) -> tuple[int, int] | None:
@@ -36,13 +41,13 @@ def read_clean(data: bytes, matcher: Matcher, buckets: DayBuckets) -> tuple[int,
     if instant.dtype != pl.String:
         return None
     try:
-        at = _instants(instant)
-        is_login = (frame[message].str.contains(matcher.regex.pattern)
+        at = _millis(instant)
+        is_login = (_matches(frame[message], matcher.regex.pattern)
                     if message in frame.columns and frame[message].dtype == pl.String
                     else pl.Series([False] * frame.height))
     except PolarsError:  # a pattern the Rust engine does not take (look-around, ...)
         return None
-    if at.null_count():
+    if at is None:
         return None
     is_login = is_login.fill_null(False)
     logins = frame.filter(is_login)
@@ -55,16 +60,28 @@ def read_clean(data: bytes, matcher: Matcher, buckets: DayBuckets) -> tuple[int,
             names.str.len_chars() > 255).any():
         return None
     keep = ~names.is_in(list(matcher.excluded))
-    seconds = (at.filter(is_login).filter(keep).dt.epoch("ms").to_numpy() / 1000)
-    buckets.add_many(seconds, names.filter(keep))
+    chosen = is_login.to_numpy(writable=True)
+    chosen[chosen] = keep.to_numpy()
+    buckets.add_many(at[chosen] / 1000, names.filter(keep))
     return frame.height, int(keep.sum())
 
 
-def _instants(text: pl.Series) -> pl.Series:
-    """ISO 8601 texts as UTC instants, null where unparsable. Texts with a zone or `Z` (what
-    logs write) go through chrono's RFC 3339 parser, a third cheaper than format inference;
-    anything else (no zone: UTC) through inference."""
+def _matches(messages: pl.Series, pattern: str) -> pl.Series:
+    """Where the pattern is found; a pattern without regex syntax is searched as plain text."""
+    return messages.str.contains(pattern, literal=not any(c in _SYNTAX for c in pattern))
+
+
+def _millis(text: pl.Series) -> npt.NDArray[np.int64] | None:
+    """ISO 8601 texts as Unix milliseconds (floored), None if one is unparsable. Texts of one
+    fixed shape (what a log writer produces) are parsed as bytes by `isotime`; else texts with
+    a zone or `Z` go through chrono's RFC 3339 parser, a third cheaper than format inference,
+    and anything else (no zone: UTC) through inference."""
+    fixed = isotime.fixed_millis(text)
+    if fixed is not None:
+        return fixed
     at = text.str.to_datetime(format="%+", strict=False)
-    if at.null_count() == 0:
-        return at
-    return text.str.to_datetime(time_zone="UTC", strict=False)
+    if at.null_count():
+        at = text.str.to_datetime(time_zone="UTC", strict=False)
+    if at.null_count():
+        return None
+    return at.dt.epoch("ms").to_numpy().astype(np.int64)
