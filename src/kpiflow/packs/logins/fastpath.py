@@ -9,6 +9,8 @@ reports each bad line with its number. The result is the same either way (tested
 from __future__ import annotations
 
 import io
+import json
+import re
 
 import numpy as np
 import numpy.typing as npt
@@ -19,13 +21,15 @@ from kpiflow.packs.logins import isotime
 from kpiflow.packs.logins.buckets import DayBuckets
 from kpiflow.packs.logins.events import Matcher
 
+_WRITTEN_AS_TEXT = r"^(?:[-0-9\[{]|true$|false$)"  # how polars writes those non-texts
 _SYNTAX = frozenset("\\.^$|?*+()[]{}")  # a pattern holding none of these is plain text
 
 
 def read_clean(data: bytes, matcher: Matcher, buckets: DayBuckets) -> tuple[int, int] | None:
     """(lines, logins) of a clean file, its logins added to the buckets; None if not clean."""
-    # Fields missing from the first 1000 lines' schema come back null or absent, which sends
-    # the file to the line reader, so the sample cannot change a result, only the path.
+    # Fields missing from the first 1000 lines' schema come back null or absent, and values
+    # of another JSON type written as text; both send the file to the line reader, so the
+    # sample cannot change a result, only the path.
     try:
         frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=1000)
     except PolarsError:
@@ -40,11 +44,14 @@ def read_clean(data: bytes, matcher: Matcher, buckets: DayBuckets) -> tuple[int,
         instant = instant.struct.field("$date")
     if instant.dtype != pl.String:
         return None
+    if message not in frame.columns and _quoted(message) in data:
+        return None  # the field first appears after the lines the schema was inferred from
+    if message in frame.columns and frame[message].dtype != pl.String:
+        return None
     try:
         at = _millis(instant)
         is_login = (_matches(frame[message], matcher.regex.pattern)
-                    if message in frame.columns and frame[message].dtype == pl.String
-                    else pl.Series([False] * frame.height))
+                    if message in frame.columns else pl.Series([False] * frame.height))
     except PolarsError:  # a pattern the Rust engine does not take (look-around, ...)
         return None
     if at is None:
@@ -59,11 +66,26 @@ def read_clean(data: bytes, matcher: Matcher, buckets: DayBuckets) -> tuple[int,
     if names.null_count() or (names.str.len_chars() == 0).any() or (
             names.str.len_chars() > 255).any():
         return None
+    if _coerced(names, user, data) or _coerced(logins[message], message, data):
+        return None
     keep = ~names.is_in(list(matcher.excluded))
     chosen = is_login.to_numpy(writable=True)
     chosen[chosen] = keep.to_numpy()
     buckets.add_many(at[chosen] / 1000, names.filter(keep))
     return frame.height, int(keep.sum())
+
+
+def _quoted(field: str) -> bytes:
+    return json.dumps(field).encode()
+
+
+def _coerced(values: pl.Series, field: str, data: bytes) -> bool:
+    """Whether a text may be a number, object, array or boolean that polars wrote as text into
+    a text column (a later line's, or a `{"$oid": ...}` user): the line reader takes only
+    texts. Only texts that look like one make the file's bytes be searched for such a value."""
+    if not values.str.contains(_WRITTEN_AS_TEXT).any():
+        return False
+    return re.search(re.escape(_quoted(field)) + rb"\s*:\s*[^\"\s]", data) is not None
 
 
 def _matches(messages: pl.Series, pattern: str) -> pl.Series:
