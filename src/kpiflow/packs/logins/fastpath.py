@@ -21,6 +21,7 @@ from kpiflow.packs.logins import isotime
 from kpiflow.packs.logins.buckets import DayBuckets
 from kpiflow.packs.logins.events import Matcher
 
+SAMPLE_LINES = 1000  # the lines the column types are inferred from
 _WRITTEN_AS_TEXT = r"^(?:[-0-9\[{]|true$|false$)"  # how polars writes those non-texts
 _SYNTAX = frozenset("\\.^$|?*+()[]{}")  # a pattern holding none of these is plain text
 
@@ -30,11 +31,16 @@ def read_clean(data: bytes, matcher: Matcher, buckets: DayBuckets) -> tuple[int,
     # Fields missing from the first 1000 lines' schema come back null or absent, and values
     # of another JSON type written as text; both send the file to the line reader, so the
     # sample cannot change a result, only the path.
+    created, user, message = matcher.created, matcher.user, matcher.message
     try:
-        frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=1000)
+        # Only the three fields are parsed into columns (a sixth less CPU than all of them);
+        # polars still rejects a file with any line that is not a JSON object.
+        sample = pl.read_ndjson(io.BytesIO(_head(data, SAMPLE_LINES)),
+                                infer_schema_length=SAMPLE_LINES).schema
+        wanted = {f: sample[f] for f in (created, user, message) if f in sample}
+        frame = pl.read_ndjson(io.BytesIO(data), schema=wanted)
     except PolarsError:
         return None
-    created, user, message = matcher.created, matcher.user, matcher.message
     if created not in frame.columns or frame.height == 0:
         return None
     instant = frame[created]
@@ -73,6 +79,16 @@ def read_clean(data: bytes, matcher: Matcher, buckets: DayBuckets) -> tuple[int,
     chosen[chosen] = keep.to_numpy()
     buckets.add_many(at[chosen] / 1000, names.filter(keep))
     return frame.height, int(keep.sum())
+
+
+def _head(data: bytes, lines: int) -> bytes:
+    """The first `lines` lines of `data` (all of it if it has fewer)."""
+    end = -1
+    for _ in range(lines):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            return data
+    return data[: end + 1]
 
 
 def _quoted(field: str) -> bytes:
