@@ -143,11 +143,11 @@ class DayBuckets:
                 self.new_names.append(name)
             id_of_code[code] = uid
         pairs = sorted_unique((days << 32) | id_of_code[codes])  # by day, then id
-        day_of = pairs >> 32
-        starts = np.flatnonzero(np.diff(day_of, prepend=-1))
         ids = (pairs & 0xFFFFFFFF).astype(np.uint32)
-        for day, chunk in zip(day_of[starts].tolist(), np.split(ids, starts[1:]), strict=True):
-            self._users[day] = chunk
+        # Where each day starts among the sorted pairs: a search per day, not a pass per pair.
+        bounds = np.searchsorted(pairs, np.arange(self.count + 1, dtype=np.int64) << 32)
+        for day in np.flatnonzero(np.diff(bounds)).tolist():
+            self._users[day] = ids[bounds[day]:bounds[day + 1]]
 
     def day(self, index: int) -> date:
         """The local date of bucket `index`."""
