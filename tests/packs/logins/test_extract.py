@@ -234,3 +234,22 @@ def test_fast_and_line_by_line_readers_agree(tmp_path, form: str) -> None:
         harness.close()
     assert readers["fast"] == readers["lines"]
     assert readers["fast"][0] > 1000
+
+
+def test_values_the_fast_reader_would_write_as_text_go_to_the_line_reader(logins_db: Logins) -> None:
+    """Past the 1000 lines polars infers its schema from, a number, an object or a late field
+    would be read as text or dropped; those files are read line by line instead."""
+    ordinary = [line(at(0), f"u{n}") for n in range(1001)]
+    logins_db.write("numbers.jsonl", [*ordinary, line(at(1), 12345)])  # type: ignore[arg-type]
+    logins_db.write("oid.jsonl", [*ordinary, line(at(2), {"$oid": "abc"})])  # type: ignore[arg-type]
+    logins_db.write("object.jsonl", [*ordinary, line(at(3), "obj", {"text": "successful login"})])  # type: ignore[arg-type]
+    logins_db.write("late.jsonl", [*(json.dumps({"created": at(0), "user": "x"})
+                                     for _ in range(1001)), line(at(4), "late")])
+    logins_db.write("texts.jsonl", [*ordinary, line(at(5), "12345")])  # a text that looks like one
+    summary = logins_db.run(D, date(2024, 1, 6))
+    assert summary.bad_lines == 1  # the number: a login without a user name
+    assert logins_db.day_users(date(2024, 1, 2)) == set()
+    assert logins_db.day_users(date(2024, 1, 3)) == {"abc"}
+    assert logins_db.day_users(date(2024, 1, 4)) == set()  # a message that is not a text
+    assert logins_db.day_users(date(2024, 1, 5)) == {"late"}
+    assert logins_db.day_users(date(2024, 1, 6)) == {"12345"}

@@ -92,6 +92,12 @@ def test_a_changed_file_is_read_and_replaces_its_days(logins_db: Logins, tmp_pat
     summary = logins_db.run(end=LAST, logins_lookback_days=1)  # extracts Jan 30 only
     assert _read(summary) == (1, 29, 3)
     assert logins_db.day_users(day(29)) == {"v29", "u30"}
+    # The id made to see it changed is the one recorded (hashed once, and right).
+    from kpiflow.ingest import ledger
+
+    with logins_db.runtime.db.connect() as conn:
+        entry = ledger.load(conn, "logins")[str(changed)]
+    assert entry.sha256 == ledger.content_id(changed.read_bytes())
     _same_as_from_scratch(logins_db, tmp_path, D, LAST)
 
 

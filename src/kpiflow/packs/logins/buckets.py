@@ -50,6 +50,25 @@ def local_days(at: npt.NDArray[np.float64], zone: ZoneInfo) -> npt.NDArray[np.in
     return ordinals[(ordinals >= 1) & (ordinals <= MAX_ORDINAL)]
 
 
+def _codes(names: pl.Series) -> tuple[pl.Series, npt.NDArray[np.int64]]:
+    """The distinct names and, per name, the index of its distinct name.
+
+    Names are told apart by a 64-bit hash (the strings are hashed once, the rest works on
+    integers: a fifth of the CPU of a string `unique`), then every name is compared with the
+    distinct name of its hash; if two names ever share a hash, the strings decide instead.
+    """
+    hashes = names.hash(0)
+    first = hashes.arg_unique()
+    distinct = names.gather(first)
+    codes = hashes.replace_strict(hashes.gather(first), pl.int_range(first.len(), eager=True),
+                                  return_dtype=pl.Int64)
+    if not (distinct.gather(codes) == names).all():  # a hash collision: exact, slower
+        distinct = names.unique()
+        codes = names.replace_strict(distinct, pl.int_range(distinct.len(), eager=True),
+                                     return_dtype=pl.Int64)
+    return distinct, codes.to_numpy()
+
+
 class DayBuckets:
     """Per-day user ids of the logins that fall in [first, last] (local days).
 
@@ -111,26 +130,24 @@ class DayBuckets:
         self._days, self._names = [], []
         counts = np.bincount(days, minlength=self.count)
         self.logins = {int(i): int(counts[i]) for i in np.flatnonzero(counts)}
-        # Strings are hashed twice in all (unique, then the code of each login); the Python
-        # loop runs once per distinct user, never per login.
-        distinct = names.unique().sort()
+        distinct, codes = _codes(names)
+        # The Python loop runs once per distinct user, never per login.
         id_of_code = np.empty(distinct.len(), dtype=np.int64)
         next_id = max(self.ids.values(), default=-1) + 1
-        for code, name in enumerate(distinct.to_list()):
+        order = distinct.arg_sort()
+        for code, name in zip(order.to_list(), distinct.gather(order).to_list(), strict=True):
             uid = self.ids.get(name)
             if uid is None:
                 uid = self.ids[name] = next_id
                 next_id += 1
                 self.new_names.append(name)
             id_of_code[code] = uid
-        codes = names.replace_strict(distinct, pl.int_range(distinct.len(), eager=True),
-                                     return_dtype=pl.Int64).to_numpy()
         pairs = sorted_unique((days << 32) | id_of_code[codes])  # by day, then id
-        day_of = pairs >> 32
-        starts = np.flatnonzero(np.diff(day_of, prepend=-1))
         ids = (pairs & 0xFFFFFFFF).astype(np.uint32)
-        for day, chunk in zip(day_of[starts].tolist(), np.split(ids, starts[1:]), strict=True):
-            self._users[day] = chunk
+        # Where each day starts among the sorted pairs: a search per day, not a pass per pair.
+        bounds = np.searchsorted(pairs, np.arange(self.count + 1, dtype=np.int64) << 32)
+        for day in np.flatnonzero(np.diff(bounds)).tolist():
+            self._users[day] = ids[bounds[day]:bounds[day + 1]]
 
     def day(self, index: int) -> date:
         """The local date of bucket `index`."""

@@ -135,7 +135,7 @@ def _read_sources(ctx: RunContext[LoginsSettings], settings: LoginsSettings,
                 rejected.append((f, entry))
                 continue
             days = recorded.get(entry.id) if entry is not None else None
-            data, same = _same_content(f, entry, days, rules)
+            data, cid, same = _same_content(f, entry, days, rules)
             if same and entry is not None and entry.stamp != f.stamp:
                 touched.append((entry, f))
             if same and days is not None and extracted is not None and not days.touches(
@@ -143,7 +143,7 @@ def _read_sources(ctx: RunContext[LoginsSettings], settings: LoginsSettings,
                 summary.files_unchanged += 1
             else:
                 data = f.abspath.read_bytes() if data is None else data
-                reads.append(sources.read_file(f, data, matcher, buckets))
+                reads.append(sources.read_file(f, data, matcher, buckets, cid))
             ctx.progress("files", number, len(found))
     read_paths = {read.name for read in reads}
     with ctx.db.begin() as conn:
@@ -165,15 +165,19 @@ def _read_sources(ctx: RunContext[LoginsSettings], settings: LoginsSettings,
 
 
 def _same_content(f: FoundFile, entry: ledger.LedgerEntry | None,
-                  days: filedays.FileDays | None, rules: str) -> tuple[bytes | None, bool]:
+                  days: filedays.FileDays | None,
+                  rules: str) -> tuple[bytes | None, str, bool]:
     """Whether the file holds the content its recorded days were read from, under the same
-    rules: by its stamp, else by its content id (then with the bytes read for it)."""
+    rules: by its stamp, else by its content id (then with the bytes read for it and, when
+    it is the id a read records, their id: a changed file is hashed once, not twice)."""
     if entry is None or days is None or days.rules != rules:
-        return None, False
+        return None, "", False
     if entry.stamp == f.stamp:
-        return None, True
+        return None, "", True
     data = f.abspath.read_bytes()
-    return data, ledger.matches(data, entry.sha256)
+    scheme = ledger.scheme_of(entry.sha256)
+    cid = ledger.content_id(data, scheme)
+    return data, cid if scheme == ledger.BLAKE3 else "", cid == entry.sha256
 
 
 def _record_read(conn: Connection, read: sources.SourceRead, rules: str,

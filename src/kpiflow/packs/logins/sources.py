@@ -74,9 +74,11 @@ def files_of(source: Path) -> list[FoundFile]:
     return discover(source)
 
 
-def read_file(found: FoundFile, data: bytes, matcher: Matcher, buckets: DayBuckets) -> SourceRead:
-    """Read one JSON-lines file (its bytes `data`) into the buckets, noting its days."""
-    read = SourceRead(str(found.abspath), file=found, sha256=ledger.content_id(data))
+def read_file(found: FoundFile, data: bytes, matcher: Matcher, buckets: DayBuckets,
+              cid: str = "") -> SourceRead:
+    """Read one JSON-lines file (its bytes `data`, their content id `cid` if already made)
+    into the buckets, noting its days."""
+    read = SourceRead(str(found.abspath), file=found, sha256=cid or ledger.content_id(data))
     buckets.touched = read.days
     content = _gunzip(data) if data[:2] == GZIP_MAGIC else data
     clean = None if content is None else fastpath.read_clean(content, matcher, buckets)
