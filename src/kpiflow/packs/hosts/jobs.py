@@ -172,10 +172,12 @@ Points = dict[SeriesKey, list[tuple[int, float]]]
 
 def _read_points(conn: Connection, fresh: Sequence[Any], window: Window | None, window_ms: int
                  ) -> tuple[Points, dict[SeriesKey, int], Window]:
-    """Each series with fresh samples: its fresh samples and, before them, the judged samples
-    of its trend window, from this process's window when it is current and reaches back far
-    enough, else from the buffer (which then fills a new window, every series in it); and the
-    newest judged sample of each (where judging resumes for a series with no stored state)."""
+    """Each series with fresh samples: the samples to step it through, and the window whose
+    running fits hold what came before. From this process's window when it is current and
+    reaches back far enough (then only the fresh samples are stepped), else from the buffer:
+    the judged samples of each trend window come first, as context, and a new window is filled,
+    every series in it. Also the newest judged sample of each series (where judging resumes
+    for a series with no stored state)."""
     s = samples.c
     points: Points = defaultdict(list)
     judged_last: dict[SeriesKey, int] = {}
@@ -187,11 +189,11 @@ def _read_points(conn: Connection, fresh: Sequence[Any], window: Window | None, 
     if window is not None and since >= window.covers_from:
         for r in fresh:
             points[(r.host_id, r.pid, r.started_ms, r.name, r.resource)].append((r.ts_ms, r.value))
-        for k, pts in points.items():
-            before = window.points(k)
-            if before:
-                judged_last[k] = before[-1][0]
-            pts += before
+        for k in points:
+            fit = window.series.get(k)
+            newest = None if fit is None else fit.newest_ms()
+            if newest is not None:
+                judged_last[k] = newest
         return points, judged_last, window
     others: dict[SeriesKey, list[tuple[int, float]]] = defaultdict(list)
     if earliest:
@@ -208,7 +210,10 @@ def _read_points(conn: Connection, fresh: Sequence[Any], window: Window | None, 
     filled = Window(covers_from=since)
     for k, pts in others.items():
         pts.sort()
-        filled.keep(k, pts, pts[-1][0] - window_ms)
+        fit = filled.fit_of(k)
+        for t, v in pts:
+            if t >= pts[-1][0] - window_ms:
+                fit.add(t, v)
     return points, judged_last, filled
 
 
@@ -232,6 +237,8 @@ def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
     s, a = samples.c, alarms.c
     database = ctx.settings.database_url
     window = alarm_window.window_for(database, ctx.checkpoints.get(alarm_window.CHECKPOINT))
+    if window is not None:
+        window.token = None  # advanced in place below: trusted again only once committed
     window_ms = round(rules.window * 1000)
     with ctx.db.connect() as conn:
         fresh = conn.execute(select(s.id, s.host_id, s.pid, s.started_ms, s.name, s.resource,
@@ -247,9 +254,7 @@ def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
         pts.sort()
         before = stored.get(k) or SeriesState(
             last=judged_last[k] / 1000 if k in judged_last else float("-inf"))
-        after, changes = rules_mod.step(before, [t / 1000 for t, _ in pts], [v for _, v in pts],
-                                        rules)
-        kept.keep(k, pts, round(after.last * 1000) - window_ms)
+        after, changes = rules_mod.advance(before, kept.fit_of(k), pts, rules)
         _keep_state(k, after, stored, state_rows, quiet, round(now * 1000))
         event_rows += [_event_row(k, ch) for ch in changes]
     for k, st in list(stored.items()):
