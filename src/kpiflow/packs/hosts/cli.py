@@ -20,11 +20,11 @@ from kpiflow.registry import Ref
 if TYPE_CHECKING:
     from kpiflow.lifecycle import run_job
     from kpiflow.packs.hosts.agent import Agent, AgentConfig
-    from kpiflow.packs.hosts.alarm_worker import run_every
+    from kpiflow.packs.hosts.workers import run_every
     from kpiflow.runtime import Runtime
 else:
     run_job = Ref("kpiflow.lifecycle:run_job")
-    run_every = Ref("kpiflow.packs.hosts.alarm_worker:run_every")
+    run_every = Ref("kpiflow.packs.hosts.workers:run_every")
     Agent = Ref("kpiflow.packs.hosts.agent:Agent")
     AgentConfig = Ref("kpiflow.packs.hosts.agent:AgentConfig")
 
@@ -41,7 +41,7 @@ def run_cmd(
     fmt: FormatOption = Format.TABLE,
     every: Annotated[float | None, typer.Option(
         min=0.1, help="Run again every this many seconds until SIGTERM (the alarm job keeps its "
-        "window in memory between passes).")] = None,
+        "window in memory between passes; a busy pack lock is retried after 1 s).")] = None,
 ) -> None:
     """Run one of the pack's jobs now (`kpiflow serve` runs them on schedule)."""
     rt: Runtime = ctx.obj

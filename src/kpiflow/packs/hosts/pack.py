@@ -23,13 +23,15 @@ pack = Pack(
     router=Ref(f"{_HERE}.api:router"),
     jobs=(
         Job("flush", Ref(f"{_HERE}.jobs:flush"),
-            every=lambda ps: timedelta(seconds=ps.hosts_flush_every_seconds),
-            description="Compact buffered samples into Parquet and 1-minute rollups."),
+            every=lambda ps: timedelta(seconds=ps.hosts_flush_every_seconds)
+            if ps.hosts_job_runner == "scheduler" else None,
+            description="Compact buffered samples into Parquet and 1-minute rollups "
+                        "(under serve: in a child process, KPIFLOW_HOSTS_JOB_RUNNER)."),
         Job("alarms", Ref(f"{_HERE}.jobs:evaluate"),
             every=lambda ps: timedelta(seconds=ps.hosts_alarm_every_seconds)
-            if ps.hosts_alarm_runner == "scheduler" else None,
+            if ps.hosts_job_runner == "scheduler" else None,
             description="Judge new samples against the RED/AMBER rules; notify the webhook "
-                        "(under serve: in a child process, KPIFLOW_HOSTS_ALARM_RUNNER)."),
+                        "(under serve: in a child process, KPIFLOW_HOSTS_JOB_RUNNER)."),
         Job("retention", Ref(f"{_HERE}.jobs:retention"),
             every=lambda ps: timedelta(seconds=ps.hosts_retention_every_seconds),
             description="Remove raw samples, rollups and events past their retention."),
@@ -39,6 +41,6 @@ pack = Pack(
                       "Sample this host's processes and push them to a "
                       "kpiflow server.\n\nExample: kpiflow agent --server http://10.0.0.5:8000"),),
     collectors=Ref(f"{_HERE}.metrics:collectors"),
-    hooks=Hooks(startup=Ref(f"{_HERE}.alarm_worker:start"),
-                shutdown=Ref(f"{_HERE}.alarm_worker:stop")),
+    hooks=Hooks(startup=Ref(f"{_HERE}.workers:start"),
+                shutdown=Ref(f"{_HERE}.workers:stop")),
 )

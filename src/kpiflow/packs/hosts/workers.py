@@ -1,9 +1,10 @@
-"""The alarm job in a process of its own: `kpiflow hosts run alarms --every N`, which `kpiflow
-serve` starts as a child when `hosts_alarm_runner` is `process` (the default).
+"""The alarm and flush jobs in processes of their own: `kpiflow hosts run alarms|flush --every
+N`, which `kpiflow serve` starts as children when `hosts_job_runner` is `process` (the default).
 
-Evaluating alarms is pure Python (a state machine stepped per sample): in the server's process
-it holds the GIL for seconds at 6,000 values/s and every request waits behind it. In a child it
-has its own interpreter; the server only starts it, restarts it if it dies, and stops it.
+Evaluating alarms is pure Python (a state machine stepped per sample) and a flush marks and
+rolls up a minute of samples: in the server's process they hold the GIL for seconds at 6,000
+values/s and every request waits behind them. In a child each has its own interpreter; the
+server only starts them, restarts one that dies, and stops them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 RESTART_S = 5.0  # wait before restarting a child that died
 STOP_S = 60.0  # a child gets this long to finish its pass on SIGTERM
+BUSY_RETRY_S = 1.0  # the pack's lock was busy (another job's pass): try again this soon
+CHILD_JOBS = ("alarms", "flush")  # retention (hourly, short) stays in the server's scheduler
 
 
 def run_every(rt: Runtime, pack: Pack[Any], job: str, seconds: float, stop: threading.Event
@@ -41,7 +44,11 @@ def run_every(rt: Runtime, pack: Pack[Any], job: str, seconds: float, stop: thre
         try:
             run_job(rt, pack, job)
         except LockBusy as exc:
-            log.info("hosts %s skipped: %s", job, exc)
+            # Another job of the pack holds the lock (a flush of a minute of samples takes
+            # seconds): retry soon rather than a whole interval later.
+            log.info("hosts %s waits: %s", job, exc)
+            stop.wait(min(seconds, BUSY_RETRY_S))
+            continue
         except KpiflowError as exc:
             log.warning("hosts %s failed: %s", job, exc)
         passes += 1
@@ -50,14 +57,15 @@ def run_every(rt: Runtime, pack: Pack[Any], job: str, seconds: float, stop: thre
 
 
 class _Child:
-    """The supervised `kpiflow hosts run alarms --every` child of one server."""
+    """One supervised `kpiflow hosts run <job> --every` child of a server."""
 
     def __init__(self, cmd: list[str], env: dict[str, str]) -> None:
         self.cmd, self.env = cmd, env
         self.stop = threading.Event()
         self.proc: subprocess.Popen[bytes] | None = None
         self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._supervise, name="hosts-alarms", daemon=True)
+        self.thread = threading.Thread(target=self._supervise, name="hosts-" + cmd[-3],
+                                       daemon=True)
 
     def _supervise(self) -> None:
         while not self.stop.is_set():
@@ -67,8 +75,8 @@ class _Child:
                 self.proc = subprocess.Popen(self.cmd, env=self.env)
             code = self.proc.wait()
             if not self.stop.is_set():
-                log.warning("hosts alarm worker exited with %s; restarting in %.0f s", code,
-                            RESTART_S)
+                log.warning("hosts %s worker exited with %s; restarting in %.0f s",
+                            self.cmd[-3], code, RESTART_S)
                 self.stop.wait(RESTART_S)
 
     def close(self) -> None:
@@ -86,21 +94,22 @@ class _Child:
 
 
 def start(ctx: ServeContext[HostsSettings]) -> None:
-    """`serve` hook: start the alarm worker child (only when this server runs the jobs)."""
+    """`serve` hook: start the alarm and flush workers (only when this server runs the jobs)."""
     ps = ctx.pack_settings
-    if not ctx.schedule or ps.hosts_alarm_runner != "process":
+    if not ctx.schedule or ps.hosts_job_runner != "process":
         return
-    cmd = [sys.executable, "-c", "from kpiflow.cli import main; main()",
-           "--state-dir", str(ctx.settings.resolved_state_dir), "hosts", "run", "alarms",
-           "--every", str(ps.hosts_alarm_every_seconds)]
+    every = {"alarms": ps.hosts_alarm_every_seconds, "flush": ps.hosts_flush_every_seconds}
     # The URL goes by environment, not argv: a password would show in `ps`.
-    child = _Child(cmd, {**os.environ, "DATABASE_URL": ctx.settings.database_url})
-    ctx.resources["alarm_worker"] = child
-    child.thread.start()
+    env = {**os.environ, "DATABASE_URL": ctx.settings.database_url}
+    children = [_Child([sys.executable, "-c", "from kpiflow.cli import main; main()",
+                        "--state-dir", str(ctx.settings.resolved_state_dir), "hosts", "run", job,
+                        "--every", str(every[job])], env) for job in CHILD_JOBS]
+    ctx.resources["workers"] = children
+    for child in children:
+        child.thread.start()
 
 
 def stop(ctx: ServeContext[HostsSettings]) -> None:
-    """`serve` hook: stop the alarm worker child, letting it end its pass."""
-    child = ctx.resources.pop("alarm_worker", None)
-    if isinstance(child, _Child):
+    """`serve` hook: stop the workers, letting each end its pass."""
+    for child in ctx.resources.pop("workers", []):
         child.close()
