@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import polars as pl
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from kpiflow.packs.hosts import alarm_window, rawstore
 from kpiflow.packs.hosts import alarms as rules_mod
@@ -78,10 +78,15 @@ def flush(ctx: RunContext[HostsSettings]) -> FlushSummary:
         summary.recovered = rawstore.recover(conn, root)
     s = samples.c
     cols = [s.id, s.ts_ms, s.host_id, s.pid, s.started_ms, s.name, s.resource, s.value]
-    while True:
+    # One pass takes what had arrived when it started: under a sustained load it would otherwise
+    # chase new samples for ever, holding the pack's lock (the alarm job waited behind it).
+    with ctx.db.connect() as conn:
+        top = conn.execute(select(func.max(s.id)).where(s.flushed == 0)).scalar()
+    while top is not None:
         with ctx.db.connect() as conn:
             rows = [dict(r) for r in conn.execute(
-                select(*cols).where(s.flushed == 0).order_by(s.id).limit(CHUNK)).mappings()]
+                select(*cols).where(s.flushed == 0, s.id <= top).order_by(s.id).limit(CHUNK))
+                .mappings()]
         if not rows:
             break
         exact = pl.DataFrame(rows, infer_schema_length=None)
