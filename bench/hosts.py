@@ -7,7 +7,8 @@ Phases (each figure is measured in this run, on this machine):
 - reads: while a second load process sends at half that rate, p50/p99 of `get-all` and
   `query-alarm/` (after one alarm evaluation over everything stored).
 - sustained (--rates): on emptied tables for each rate, a `kpiflow serve` with its scheduler on
-  (alarms every 10 s, flush every 60 s) and two load processes paced to a target rate for S
+  (alarms every 10 s, flush every 60 s, each in a child process; in the server with
+  --job-runner scheduler) and two load processes paced to a target rate for S
   seconds; every 5 s the backlog (samples not yet judged by the alarm job, not yet flushed to
   Parquet) is read from the database, and `get-all` / `query-alarm/` are timed throughout. A rate
   is sustained when the senders keep pace (95 %) and the unjudged backlog of the second half stays
@@ -49,11 +50,15 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
+JOB_RUNNER = "process"  # KPIFLOW_HOSTS_JOB_RUNNER of the sustained phase's server (--job-runner)
+
+
 def _server(db_url: str, state: Path, schedule: bool = False) -> tuple[subprocess.Popen[bytes], str]:
     port = _port()
     proc = subprocess.Popen([KPIFLOW, "--database-url", db_url, "--state-dir", str(state), "serve",
                              "--port", str(port), *([] if schedule else ["--no-schedule"])],
-                            env={**os.environ, "KPIFLOW_API_TOKEN": TOKEN},
+                            env={**os.environ, "KPIFLOW_API_TOKEN": TOKEN,
+                                 "KPIFLOW_HOSTS_JOB_RUNNER": JOB_RUNNER},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
@@ -193,6 +198,7 @@ def sustained(db_url: str, hosts: int, procs: int, seconds: float, rate: float) 
             w.join()
         pct = {w: (statistics.median(v) * 1000, statistics.quantiles(v, n=100)[98] * 1000, len(v))
                for w, v in lat.items() if len(v) > 1}
+        loads.append(os.getloadavg()[0])
         half = len(backlog) // 2
         return {"target": rate, "achieved": sum(n for n, _ in sent) / max(t for _, t in sent),
                 "latency": pct, "names": names, "backlog": backlog,
@@ -270,7 +276,12 @@ def main() -> None:
     ap.add_argument("--rates", default="", help="sustained phase: values/s, comma-separated")
     ap.add_argument("--sustain-seconds", type=float, default=120)
     ap.add_argument("--only-sustained", action="store_true")
+    ap.add_argument("--job-runner", choices=("process", "scheduler"), default="process",
+                    help="where the sustained phase's server runs the alarm and flush jobs: "
+                    "child processes (the default) or its in-process scheduler (as before)")
     a = ap.parse_args()
+    global JOB_RUNNER
+    JOB_RUNNER = a.job_runner
     print(f"load average {os.getloadavg()[0]:.1f}, {psutil.cpu_count()} cores")
     dbs = {"sqlite": f"sqlite:///{tempfile.mkdtemp(prefix='hosts-db-')}/kpiflow.db"}
     if a.postgresql:

@@ -138,3 +138,39 @@ def test_scheduled_pass_and_manual_run_never_double_count(tmp_path: Path) -> Non
         assert code == 0 or "another network pass is running" in err, err
     assert "Traceback" not in log, log
     assert read_kpis(url) == reference.kpis([p.read_bytes() for p in data.rglob("*.txt")], 4)
+
+
+def test_the_listening_socket_sends_small_writes_at_once() -> None:
+    """TCP_NODELAY on the listener (accepted connections inherit it on Linux)."""
+    from kpiflow.cli import _bound_socket
+
+    sock = _bound_socket("127.0.0.1", free_port())
+    try:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()
+
+
+@pytest.mark.xdist_group("serve")
+def test_keep_alive_responses_do_not_wait_for_the_delayed_ack(tmp_path: Path) -> None:
+    """uvicorn writes headers and body apart: with Nagle on, every response after the first on
+    a keep-alive connection waited ~40 ms for the client's delayed ACK."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}"}
+    proc = subprocess.Popen([KPIFLOW, "serve", "--port", str(port), "--no-schedule"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200, 60)
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            took = []
+            for _ in range(9):
+                t0 = time.perf_counter()
+                conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+                got = b""
+                while not (b"\r\n\r\n" in got and got.endswith(b"}")):
+                    got += conn.recv(65536)
+                took.append(time.perf_counter() - t0)
+        assert sorted(took)[4] < 0.03, took  # the median; with the stall every one is >= 40 ms
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)

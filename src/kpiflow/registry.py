@@ -159,13 +159,16 @@ class ServeContext(Generic[S]):
     """What a pack's `serve` hooks receive: the process-wide resources of the running server.
 
     `resources` is the pack's own place for long-lived objects (a worker pool): its routes
-    find it as `request.app.state.pack_resources[<pack name>]`.
+    find it as `request.app.state.pack_resources[<pack name>]`. `schedule` says whether this
+    server runs the packs' jobs (`kpiflow serve`, not `--no-schedule`): a pack that runs a job
+    in a worker of its own starts it only then.
     """
 
     settings: Settings
     pack_settings: S
     db: Database
     resources: dict[str, Any]
+    schedule: bool = False
 
 
 @dataclass(frozen=True)
@@ -174,12 +177,13 @@ class Job(Generic[S]):
 
     Scheduled by `every` (an interval) or `cron` (a crontab expression, UTC unless the
     expression's pack setting says otherwise), both read from the pack's settings; neither
-    means it runs only on demand. `locked` jobs hold the pack's run lock while they run.
+    (or `every` giving None for these settings) means it runs only on demand. `locked` jobs
+    hold the pack's run lock while they run.
     """
 
     name: str
     run: Callable[[RunContext[S]], Summary]
-    every: Callable[[S], timedelta] | None = None
+    every: Callable[[S], timedelta | None] | None = None
     cron: Callable[[S], str] | None = None
     timezone: Callable[[S], str] | None = None
     locked: bool = True

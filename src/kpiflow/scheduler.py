@@ -62,9 +62,8 @@ def trigger(runtime: Runtime, pack: Pack[Any], job: Job[Any]) -> BaseTrigger | N
         except (ValueError, KeyError) as exc:
             raise ConfigError(
                 f"job {job_id(pack, job)}: bad cron expression {expression!r} ({exc})") from exc
-    if job.every is not None:
-        return IntervalTrigger(seconds=job.every(settings).total_seconds())
-    return None
+    every = job.every(settings) if job.every is not None else None
+    return IntervalTrigger(seconds=every.total_seconds()) if every is not None else None
 
 
 def build_scheduler(runtime: Runtime) -> BackgroundScheduler:

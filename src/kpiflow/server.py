@@ -22,8 +22,8 @@ from kpiflow.runtime import Runtime
 def create_app(runtime: Runtime, *, schedule: bool = False) -> FastAPI:
     """Build the app; with `schedule`, the packs' jobs run in the background while it serves."""
     engine = runtime.db
-    contexts = {p.name: ServeContext(runtime.settings, runtime.settings_for(p), engine, {})
-                for p in runtime.packs}
+    contexts = {p.name: ServeContext(runtime.settings, runtime.settings_for(p), engine, {},
+                                     schedule) for p in runtime.packs}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -122,7 +122,8 @@ def test_every_job_of_every_installed_pack_is_listed(tmp_path: Path, sqlite_url:
     for pack in runtime.packs:
         pack_settings = runtime.settings_for(pack)
         for job in pack.jobs:
-            every = job.every(pack_settings).total_seconds() if job.every and not job.cron else None
+            interval = job.every(pack_settings) if job.every and not job.cron else None
+            every = interval.total_seconds() if interval is not None else None
             expected.append((pack.name, job.name, job.description, every,
                              job.cron(pack_settings) if job.cron else None))
     assert len(expected) >= 2

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpiflow.packs.hosts.alarms import AMBER, OK, RED, Rules, SeriesState, fit, step
+from kpiflow.packs.hosts.alarms import (
+    AMBER,
+    OK,
+    RED,
+    Rules,
+    RunningFit,
+    SeriesState,
+    fit,
+    step,
+)
 
 RULES = Rules()
 
@@ -111,3 +123,68 @@ def test_judging_in_two_evaluations_equals_judging_at_once(values, cut):
     second, second_changes = step(first, ts, values, RULES)
     assert second == whole
     assert first_changes + second_changes == whole_changes
+
+
+def numpy_fit(ts_ms: list[int], ys: list[float], threshold: float
+              ) -> tuple[float, float, float | None]:
+    """Slope per minute, R² and crossing (Unix s) by numpy's least squares, time centred on the
+    window's first sample (as the alarm rules fit it)."""
+    t0 = ts_ms[0] / 1000
+    x = np.array([(t - ts_ms[0]) / 1000 for t in ts_ms])
+    y = np.array(ys)
+    slope, intercept = np.polyfit(x, y, 1)
+    ss_tot = float(((y - y.mean()) ** 2).sum())
+    ss_res = float(((y - (intercept + slope * x)) ** 2).sum())
+    r2 = 1.0 if ss_tot == 0 else 1 - ss_res / ss_tot
+    crossing = t0 + (threshold - intercept) / slope if slope > 0 else None
+    return float(slope) * 60, r2, crossing
+
+
+series = st.lists(st.tuples(st.integers(1, 20_000), st.integers(0, 10_000)), min_size=2,
+                  max_size=80)
+
+
+@settings(max_examples=80, deadline=None)
+@given(series, st.integers(10_000, 300_000))
+def test_running_sums_fit_equals_numpy_least_squares_over_a_sliding_window(gaps_values, window_ms):
+    """Samples enter one by one and leave the window as time moves on: after each, the line from
+    the running sums is numpy's line through exactly the samples in the window."""
+    rf = RunningFit()
+    t = 1_796_000_000_000  # ms: real Unix times, where a naive sum of t² loses the slope
+    held: list[tuple[int, float]] = []
+    for gap, hundredths in gaps_values:
+        t += gap
+        v = hundredths / 100
+        rf.add(t, v)
+        rf.drop_before(t - window_ms)
+        held = [(ht, hv) for ht, hv in [*held, (t, v)] if ht >= t - window_ms]
+        assert len(rf) == len(held) and [p[0] for p in rf.points()] == [p[0] for p in held]
+        assert all(abs(a[1] - b[1]) < 1e-9 for a, b in zip(rf.points(), held, strict=True))
+        if len(held) < 2:
+            continue
+        got = rf.trend(80.0)
+        slope, r2, crossing = numpy_fit([p[0] for p in held], [p[1] for p in held], 80.0)
+        assert got.n == len(held)
+        assert math.isclose(got.slope_per_min, slope, rel_tol=1e-6, abs_tol=1e-9)
+        spread = max(p[1] for p in held) - min(p[1] for p in held)
+        if spread > 0.05:  # R² of a near-flat series is noise in any float reference
+            assert math.isclose(got.r2, r2, rel_tol=1e-6, abs_tol=1e-9)
+        if crossing is not None and got.crossing is not None and abs(slope) > 1e-6:
+            start = held[0][0] / 1000
+            assert math.isclose(got.crossing - start, crossing - start, rel_tol=1e-6, abs_tol=1e-3)
+        elif abs(slope) > 1e-6 and crossing is not None and abs(crossing - t / 1000) < 1e8:
+            raise AssertionError(f"numpy crosses at {crossing}, the running fit never")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 600_000), st.floats(0, 100)), min_size=3, max_size=60),
+       st.randoms(use_true_random=False))
+def test_running_sums_do_not_depend_on_the_order_samples_came_in(points, rnd):
+    """Exact integer sums: a late sample inserted in its place gives the same line, bit for bit."""
+    in_order, shuffled = RunningFit(), RunningFit()
+    for t, v in sorted(points):
+        in_order.add(1_796_000_000_000 + t, v)
+    for t, v in rnd.sample(points, len(points)):
+        shuffled.add(1_796_000_000_000 + t, v)
+    assert sorted(shuffled.points()) == sorted(in_order.points())  # ties may come in any order
+    assert shuffled.trend(80.0) == in_order.trend(80.0)

@@ -2,19 +2,20 @@
 
 Judging a series needs its last trend window of samples (5 minutes). Re-reading that window for
 every series at every evaluation is most of the job's cost (1.8 M rows at 100 hosts x 300
-processes), so the process keeps what it judged. The cache is trusted only if the last commit of
-the job was this process's: each commit moves the `alarm-window` checkpoint to a fresh token
-in the same transaction, and a token that differs (another process judged, or a commit failed)
-sends the job back to reading the window from the database.
+processes), so the process keeps what it judged, as running sums (`alarms.RunningFit`). The
+cache is trusted only if the last commit of the job was this process's: each commit moves the
+`alarm-window` checkpoint to a fresh token in the same transaction, and a token that differs
+(another process judged, or a commit failed) sends the job back to reading the window from the
+database.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from array import array
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from kpiflow.packs.hosts.alarms import RunningFit
 
 SeriesKey = tuple[str, int, int, str, int]
 CHECKPOINT = "alarm-window"
@@ -22,26 +23,26 @@ CHECKPOINT = "alarm-window"
 
 @dataclass
 class Window:
-    """Judged samples per series (ts in ms, values), oldest first, and the commit they match;
-    complete from `covers_from` on (where the buffer was read from when it was filled)."""
+    """Each series' trend window as a `RunningFit` (judged samples, oldest first), and the
+    commit it matches; complete from `covers_from` on (where the buffer was read from when it
+    was filled). An evaluation advances the fits in place: it clears `token` first, so a
+    failed evaluation leaves a window no one trusts."""
 
     covers_from: int
     token: str | None = None
-    series: dict[SeriesKey, tuple[array[int], array[float]]] = field(default_factory=dict)
+    series: dict[SeriesKey, RunningFit] = field(default_factory=dict)
 
-    def points(self, key: SeriesKey) -> list[tuple[int, float]]:
-        """The cached samples of one series."""
-        ts, vs = self.series.get(key, (array("q"), array("d")))
-        return list(zip(ts, vs, strict=True))
-
-    def keep(self, key: SeriesKey, points: Iterable[tuple[int, float]], since_ms: int) -> None:
-        """Remember a series' samples from `since_ms` on (points sorted by time)."""
-        kept = [(t, v) for t, v in points if t >= since_ms]
-        self.series[key] = (array("q", [t for t, _ in kept]), array("d", [v for _, v in kept]))
+    def fit_of(self, key: SeriesKey) -> RunningFit:
+        """The series' running fit (empty for a series not seen yet)."""
+        fit = self.series.get(key)
+        if fit is None:
+            fit = self.series[key] = RunningFit()
+        return fit
 
     def forget_older(self, before_ms: int) -> None:
         """Drop the series whose newest sample is older than `before_ms`."""
-        for key in [k for k, (ts, _) in self.series.items() if not ts or ts[-1] < before_ms]:
+        for key in [k for k, f in self.series.items()
+                    if (newest := f.newest_ms()) is None or newest < before_ms]:
             del self.series[key]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
@@ -19,9 +20,11 @@ from kpiflow.registry import Ref
 if TYPE_CHECKING:
     from kpiflow.lifecycle import run_job
     from kpiflow.packs.hosts.agent import Agent, AgentConfig
+    from kpiflow.packs.hosts.workers import run_every
     from kpiflow.runtime import Runtime
 else:
     run_job = Ref("kpiflow.lifecycle:run_job")
+    run_every = Ref("kpiflow.packs.hosts.workers:run_every")
     Agent = Ref("kpiflow.packs.hosts.agent:Agent")
     AgentConfig = Ref("kpiflow.packs.hosts.agent:AgentConfig")
 
@@ -30,17 +33,32 @@ app = typer.Typer(help="Host resource samples: compaction, alarms, retention.",
 JOBS = ("flush", "alarms", "retention")
 
 
-@app.command("run", epilog="Example: kpiflow hosts run alarms --format json")
+@app.command("run", epilog="Example: kpiflow hosts run alarms --format json\n\n"
+             "Example (a worker of its own, e.g. under systemd): kpiflow hosts run alarms --every 10")
 def run_cmd(
     ctx: typer.Context,
     job: Annotated[str, typer.Argument(help="flush, alarms or retention.")] = "flush",
     fmt: FormatOption = Format.TABLE,
+    every: Annotated[float | None, typer.Option(
+        min=0.1, help="Run again every this many seconds until SIGTERM (the alarm job keeps its "
+        "window in memory between passes; a busy pack lock is retried after 1 s).")] = None,
 ) -> None:
     """Run one of the pack's jobs now (`kpiflow serve` runs them on schedule)."""
     rt: Runtime = ctx.obj
     if job not in JOBS:
         usage(f"unknown job {job!r}: choose one of {', '.join(JOBS)}")
     pack = next(p for p in rt.packs if p.name == "hosts")
+    if every is not None:
+        stopping = threading.Event()
+
+        def stop(_signum: int, _frame: FrameType | None) -> None:
+            stopping.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        passes = run_every(rt, pack, job, every, stopping)
+        out.print(f"hosts {job}: {passes} pass(es), stopped")
+        return
     try:
         summary = run_job(rt, pack, job)
     except KpiflowError as exc:

@@ -1,5 +1,7 @@
 """Settings of the hosts pack (env prefix KPIFLOW_, like the core)."""
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings
 
@@ -32,6 +34,11 @@ class HostsSettings(BaseSettings):
         60, ge=1, description="Seconds between compactions of buffered samples into Parquet.")
     hosts_alarm_every_seconds: int = Field(
         10, ge=1, description="Seconds between alarm evaluations under `kpiflow serve`.")
+    hosts_job_runner: Literal["process", "scheduler", "external"] = Field(
+        "process", description="Where `kpiflow serve` runs the alarm and flush jobs: `process`, "
+        "a child process per job (`kpiflow hosts run alarms|flush --every`; their own "
+        "interpreters, so requests never wait for them); `scheduler`, its in-process scheduler "
+        "(shares the server's GIL); `external`, not at all (run them yourself).")
     hosts_retention_every_seconds: int = Field(
         3600, ge=10, description="Seconds between retention passes under `kpiflow serve`.")
     hosts_max_batch: int = Field(

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import polars as pl
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from kpiflow.packs.hosts import alarm_window, rawstore
 from kpiflow.packs.hosts import alarms as rules_mod
@@ -78,10 +78,15 @@ def flush(ctx: RunContext[HostsSettings]) -> FlushSummary:
         summary.recovered = rawstore.recover(conn, root)
     s = samples.c
     cols = [s.id, s.ts_ms, s.host_id, s.pid, s.started_ms, s.name, s.resource, s.value]
-    while True:
+    # One pass takes what had arrived when it started: under a sustained load it would otherwise
+    # chase new samples for ever, holding the pack's lock (the alarm job waited behind it).
+    with ctx.db.connect() as conn:
+        top = conn.execute(select(func.max(s.id)).where(s.flushed == 0)).scalar()
+    while top is not None:
         with ctx.db.connect() as conn:
             rows = [dict(r) for r in conn.execute(
-                select(*cols).where(s.flushed == 0).order_by(s.id).limit(CHUNK)).mappings()]
+                select(*cols).where(s.flushed == 0, s.id <= top).order_by(s.id).limit(CHUNK))
+                .mappings()]
         if not rows:
             break
         exact = pl.DataFrame(rows, infer_schema_length=None)
@@ -172,10 +177,12 @@ Points = dict[SeriesKey, list[tuple[int, float]]]
 
 def _read_points(conn: Connection, fresh: Sequence[Any], window: Window | None, window_ms: int
                  ) -> tuple[Points, dict[SeriesKey, int], Window]:
-    """Each series with fresh samples: its fresh samples and, before them, the judged samples
-    of its trend window, from this process's window when it is current and reaches back far
-    enough, else from the buffer (which then fills a new window, every series in it); and the
-    newest judged sample of each (where judging resumes for a series with no stored state)."""
+    """Each series with fresh samples: the samples to step it through, and the window whose
+    running fits hold what came before. From this process's window when it is current and
+    reaches back far enough (then only the fresh samples are stepped), else from the buffer:
+    the judged samples of each trend window come first, as context, and a new window is filled,
+    every series in it. Also the newest judged sample of each series (where judging resumes
+    for a series with no stored state)."""
     s = samples.c
     points: Points = defaultdict(list)
     judged_last: dict[SeriesKey, int] = {}
@@ -187,11 +194,11 @@ def _read_points(conn: Connection, fresh: Sequence[Any], window: Window | None, 
     if window is not None and since >= window.covers_from:
         for r in fresh:
             points[(r.host_id, r.pid, r.started_ms, r.name, r.resource)].append((r.ts_ms, r.value))
-        for k, pts in points.items():
-            before = window.points(k)
-            if before:
-                judged_last[k] = before[-1][0]
-            pts += before
+        for k in points:
+            fit = window.series.get(k)
+            newest = None if fit is None else fit.newest_ms()
+            if newest is not None:
+                judged_last[k] = newest
         return points, judged_last, window
     others: dict[SeriesKey, list[tuple[int, float]]] = defaultdict(list)
     if earliest:
@@ -208,7 +215,10 @@ def _read_points(conn: Connection, fresh: Sequence[Any], window: Window | None, 
     filled = Window(covers_from=since)
     for k, pts in others.items():
         pts.sort()
-        filled.keep(k, pts, pts[-1][0] - window_ms)
+        fit = filled.fit_of(k)
+        for t, v in pts:
+            if t >= pts[-1][0] - window_ms:
+                fit.add(t, v)
     return points, judged_last, filled
 
 
@@ -232,6 +242,8 @@ def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
     s, a = samples.c, alarms.c
     database = ctx.settings.database_url
     window = alarm_window.window_for(database, ctx.checkpoints.get(alarm_window.CHECKPOINT))
+    if window is not None:
+        window.token = None  # advanced in place below: trusted again only once committed
     window_ms = round(rules.window * 1000)
     with ctx.db.connect() as conn:
         fresh = conn.execute(select(s.id, s.host_id, s.pid, s.started_ms, s.name, s.resource,
@@ -247,9 +259,7 @@ def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
         pts.sort()
         before = stored.get(k) or SeriesState(
             last=judged_last[k] / 1000 if k in judged_last else float("-inf"))
-        after, changes = rules_mod.step(before, [t / 1000 for t, _ in pts], [v for _, v in pts],
-                                        rules)
-        kept.keep(k, pts, round(after.last * 1000) - window_ms)
+        after, changes = rules_mod.advance(before, kept.fit_of(k), pts, rules)
         _keep_state(k, after, stored, state_rows, quiet, round(now * 1000))
         event_rows += [_event_row(k, ch) for ch in changes]
     for k, st in list(stored.items()):

@@ -6,7 +6,7 @@ Light on purpose: everything heavy is a `Ref`, imported when first used (docs/ar
 from datetime import timedelta
 from pathlib import Path
 
-from kpiflow.registry import Command, Job, Pack, Page, Ref
+from kpiflow.registry import Command, Hooks, Job, Pack, Page, Ref
 
 _HERE = "kpiflow.packs.hosts"
 
@@ -23,11 +23,15 @@ pack = Pack(
     router=Ref(f"{_HERE}.api:router"),
     jobs=(
         Job("flush", Ref(f"{_HERE}.jobs:flush"),
-            every=lambda ps: timedelta(seconds=ps.hosts_flush_every_seconds),
-            description="Compact buffered samples into Parquet and 1-minute rollups."),
+            every=lambda ps: timedelta(seconds=ps.hosts_flush_every_seconds)
+            if ps.hosts_job_runner == "scheduler" else None,
+            description="Compact buffered samples into Parquet and 1-minute rollups "
+                        "(under serve: in a child process, KPIFLOW_HOSTS_JOB_RUNNER)."),
         Job("alarms", Ref(f"{_HERE}.jobs:evaluate"),
-            every=lambda ps: timedelta(seconds=ps.hosts_alarm_every_seconds),
-            description="Judge new samples against the RED/AMBER rules; notify the webhook."),
+            every=lambda ps: timedelta(seconds=ps.hosts_alarm_every_seconds)
+            if ps.hosts_job_runner == "scheduler" else None,
+            description="Judge new samples against the RED/AMBER rules; notify the webhook "
+                        "(under serve: in a child process, KPIFLOW_HOSTS_JOB_RUNNER)."),
         Job("retention", Ref(f"{_HERE}.jobs:retention"),
             every=lambda ps: timedelta(seconds=ps.hosts_retention_every_seconds),
             description="Remove raw samples, rollups and events past their retention."),
@@ -37,4 +41,6 @@ pack = Pack(
                       "Sample this host's processes and push them to a "
                       "kpiflow server.\n\nExample: kpiflow agent --server http://10.0.0.5:8000"),),
     collectors=Ref(f"{_HERE}.metrics:collectors"),
+    hooks=Hooks(startup=Ref(f"{_HERE}.workers:start"),
+                shutdown=Ref(f"{_HERE}.workers:stop")),
 )
