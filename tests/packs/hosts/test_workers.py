@@ -62,7 +62,8 @@ def _workers(server: subprocess.Popen[bytes], job: str = "alarms") -> list[psuti
             cmd = child.cmdline()
         except psutil.NoSuchProcess:
             continue
-        if cmd[-5:-1] == ["hosts", "run", job, "--every"] and child.status() != "zombie":
+        at = cmd.index("hosts") if "hosts" in cmd else -1
+        if cmd[at + 1 : at + 4] == ["run", job, "--every"] and child.status() != "zombie":
             found.append(child)
     return found
 
@@ -129,3 +130,19 @@ def test_no_child_without_the_schedule_or_with_the_in_server_scheduler(tmp_path:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=90)
+
+
+def test_workers_end_when_their_server_is_killed(tmp_path: Path, sqlite_url: str) -> None:
+    server, _ = _serve(sqlite_url, tmp_path, KPIFLOW_HOSTS_ALARM_EVERY_SECONDS="30",
+                       KPIFLOW_HOSTS_FLUSH_EVERY_SECONDS="30")
+    try:
+        workers = _wait(lambda: (_workers(server) + _workers(server, "flush")
+                                 if len(_workers(server) + _workers(server, "flush")) == 2
+                                 else None), 60, "both worker children")
+    finally:
+        server.kill()  # -9: no hook runs, the children are orphaned
+        server.wait(timeout=30)
+    assert isinstance(workers, list)
+    # Each looks at its parent every second, also while waiting out its 30 s interval.
+    _wait(lambda: not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE
+                          for w in workers), 30, "the orphaned workers to end")

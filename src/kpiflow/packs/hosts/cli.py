@@ -42,6 +42,9 @@ def run_cmd(
     every: Annotated[float | None, typer.Option(
         min=0.1, help="Run again every this many seconds until SIGTERM (the alarm job keeps its "
         "window in memory between passes; a busy pack lock is retried after 1 s).")] = None,
+    parent_pid: Annotated[int | None, typer.Option(
+        min=1, help="With --every: stop once the process with this id is no longer the parent "
+        "(how `kpiflow serve`'s workers end when the server is killed).")] = None,
 ) -> None:
     """Run one of the pack's jobs now (`kpiflow serve` runs them on schedule)."""
     rt: Runtime = ctx.obj
@@ -56,7 +59,7 @@ def run_cmd(
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        passes = run_every(rt, pack, job, every, stopping)
+        passes = run_every(rt, pack, job, every, stopping, parent_pid)
         out.print(f"hosts {job}: {passes} pass(es), stopped")
         return
     try:

@@ -29,17 +29,19 @@ log = logging.getLogger(__name__)
 RESTART_S = 5.0  # wait before restarting a child that died
 STOP_S = 60.0  # a child gets this long to finish its pass on SIGTERM
 BUSY_RETRY_S = 1.0  # the pack's lock was busy (another job's pass): try again this soon
+PARENT_CHECK_S = 1.0  # how often a worker looks whether its server is still there
 CHILD_JOBS = ("alarms", "flush")  # retention (hourly, short) stays in the server's scheduler
 
 
-def run_every(rt: Runtime, pack: Pack[Any], job: str, seconds: float, stop: threading.Event
-              ) -> int:
-    """Run `job` every `seconds` until `stop` is set (a failed pass is logged, the loop goes on);
-    returns the passes run. One process keeps its alarm window between passes."""
+def run_every(rt: Runtime, pack: Pack[Any], job: str, seconds: float, stop: threading.Event,
+              parent: int | None = None) -> int:
+    """Run `job` every `seconds` until `stop` is set (a failed pass is logged, the loop goes on)
+    or, with `parent`, until that process is no longer this one's parent; returns the passes
+    run. One process keeps its alarm window between passes."""
     from kpiflow.lifecycle import run_job
 
     passes = 0
-    while not stop.is_set():
+    while not stop.is_set() and _parent_alive(parent, stop):
         started = time.monotonic()
         try:
             run_job(rt, pack, job)
@@ -47,25 +49,42 @@ def run_every(rt: Runtime, pack: Pack[Any], job: str, seconds: float, stop: thre
             # Another job of the pack holds the lock (a flush of a minute of samples takes
             # seconds): retry soon rather than a whole interval later.
             log.info("hosts %s waits: %s", job, exc)
-            stop.wait(min(seconds, BUSY_RETRY_S))
+            _pause(min(seconds, BUSY_RETRY_S), stop, parent)
             continue
         except KpiflowError as exc:
             log.warning("hosts %s failed: %s", job, exc)
         passes += 1
-        stop.wait(max(0.0, seconds - (time.monotonic() - started)))
+        _pause(max(0.0, seconds - (time.monotonic() - started)), stop, parent)
     return passes
+
+
+def _parent_alive(parent: int | None, stop: threading.Event) -> bool:
+    """False (and `stop` set) once `parent` is gone: a server killed with -9 cannot stop its
+    workers, and an orphan would go on judging beside the next server's own workers."""
+    if parent is not None and os.getppid() != parent:
+        stop.set()
+        return False
+    return True
+
+
+def _pause(seconds: float, stop: threading.Event, parent: int | None) -> None:
+    """Wait `seconds` or until stopped, looking at the parent every second."""
+    deadline = time.monotonic() + seconds
+    while _parent_alive(parent, stop) and not stop.wait(
+            min(PARENT_CHECK_S, max(0.0, deadline - time.monotonic()))):
+        if time.monotonic() >= deadline:
+            return
 
 
 class _Child:
     """One supervised `kpiflow hosts run <job> --every` child of a server."""
 
-    def __init__(self, cmd: list[str], env: dict[str, str]) -> None:
-        self.cmd, self.env = cmd, env
+    def __init__(self, job: str, cmd: list[str], env: dict[str, str]) -> None:
+        self.job, self.cmd, self.env = job, cmd, env
         self.stop = threading.Event()
         self.proc: subprocess.Popen[bytes] | None = None
         self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._supervise, name="hosts-" + cmd[-3],
-                                       daemon=True)
+        self.thread = threading.Thread(target=self._supervise, name="hosts-" + job, daemon=True)
 
     def _supervise(self) -> None:
         while not self.stop.is_set():
@@ -76,7 +95,7 @@ class _Child:
             code = self.proc.wait()
             if not self.stop.is_set():
                 log.warning("hosts %s worker exited with %s; restarting in %.0f s",
-                            self.cmd[-3], code, RESTART_S)
+                            self.job, code, RESTART_S)
                 self.stop.wait(RESTART_S)
 
     def close(self) -> None:
@@ -101,9 +120,10 @@ def start(ctx: ServeContext[HostsSettings]) -> None:
     every = {"alarms": ps.hosts_alarm_every_seconds, "flush": ps.hosts_flush_every_seconds}
     # The URL goes by environment, not argv: a password would show in `ps`.
     env = {**os.environ, "DATABASE_URL": ctx.settings.database_url}
-    children = [_Child([sys.executable, "-c", "from kpiflow.cli import main; main()",
-                        "--state-dir", str(ctx.settings.resolved_state_dir), "hosts", "run", job,
-                        "--every", str(every[job])], env) for job in CHILD_JOBS]
+    children = [_Child(job, [sys.executable, "-c", "from kpiflow.cli import main; main()",
+                             "--state-dir", str(ctx.settings.resolved_state_dir), "hosts", "run",
+                             job, "--every", str(every[job]), "--parent-pid", str(os.getpid())],
+                       env) for job in CHILD_JOBS]
     ctx.resources["workers"] = children
     for child in children:
         child.thread.start()
