@@ -63,3 +63,13 @@ def test_network_run_takes_the_engine_flag(tmp_path: Path) -> None:
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert '"files_new": 0' in done.stdout
+
+
+@pytest.mark.parametrize(("master", "cores"), [
+    ("local", 1), ("local[1]", 1), ("local[2]", 2), ("local[*]", os.cpu_count() or 1),
+    ("local[4,2]", 4), ("spark://127.0.0.1:7077", None), ("yarn", None), ("k8s://h:443", None)])
+def test_a_local_master_names_its_cores(master: str, cores: int | None) -> None:
+    # a session kpiflow starts on a local master gets this many shuffle partitions
+    from kpiflow.engine.spark_engine import local_cores
+
+    assert local_cores(master) == cores

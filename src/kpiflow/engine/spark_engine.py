@@ -9,6 +9,7 @@ exact either way).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,15 +35,30 @@ def _java_available() -> bool:
     return bool(home and Path(home, "bin", "java").is_file()) or shutil.which("java") is not None
 
 
+def local_cores(master: str) -> int | None:
+    """The worker threads of a `local`, `local[N]` or `local[*]` master; None for a cluster."""
+    match = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\s*\d+)?\])?", master.strip())
+    if match is None:
+        return None
+    n = match.group(1)
+    return 1 if n is None else (os.cpu_count() or 1) if n == "*" else max(int(n), 1)
+
+
 def start_session(master: str) -> Any:
-    """A SparkSession on `master`; ConfigError with the install command when it cannot start."""
+    """A SparkSession on `master`; ConfigError with the install command when it cannot start.
+
+    In local mode every shuffle has as many partitions as there are worker threads (Spark's
+    default of 200 made each small stage of a pass 200 tasks); a cluster keeps its own setting."""
     sql = _import_pyspark()
     if not _java_available():
         raise ConfigError(f"the spark engine needs Java 17, not found: {INSTALL}")
+    builder = sql.SparkSession.builder.master(master).appName(APP_NAME)
+    cores = local_cores(master)
+    if cores is not None:
+        builder = builder.config("spark.sql.shuffle.partitions", str(cores))
     try:
         return (
-            sql.SparkSession.builder.master(master)
-            .appName(APP_NAME)
+            builder
             .config("spark.sql.ansi.enabled", "false")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.showConsoleProgress", "false")

@@ -40,7 +40,7 @@ from kpiflow.packs.network.schema import (
 from kpiflow.state import StateStore
 
 STAGING = ".spark-"  # staging folders under the pack's state folder: <root>/.spark-<run>/
-WHITE = r"[ \t\n\r\x0B\f]"  # what Python's bytes.strip() removes, as a Java regex class
+WHITE_CHARS = " \t\n\r\x0b\x0c"  # what Python's bytes.strip() removes
 PAIRS_SCHEMA = {START: pl.Int64, "cell_id": pl.Int64, "msisdn": pl.Int64}
 BYTES_SCHEMA = {START: pl.Int64, "service_id": pl.Int64, "total_bytes": pl.Decimal(38, 0),
                 "rows": pl.Int64}
@@ -86,43 +86,51 @@ RULE_COUNT = len(RULES)
 
 
 def _classified(spark: Any, todo: dict[str, Pending]) -> Any:
-    """Every data line of every content: its typed fields, or why it is bad (kind, which)."""
-    from pyspark.sql import functions as f
-    from pyspark.sql import types as t
+    """Every data line of every content: its typed fields, or why it is bad (kind, which).
 
-    layouts = spark.createDataFrame(
-        [(sha, p.sha256, len(p.names), p.indices) for sha, p in todo.items()],
-        t.StructType([t.StructField("sha", t.StringType()),
-                      t.StructField("sha256", t.StringType()),
-                      t.StructField("expected", t.IntegerType()),
-                      t.StructField("idx", t.ArrayType(t.IntegerType()))]))
-    # One path per content (todo is keyed by content id), so nothing needs de-duplicating: a
-    # shuffle here let adaptive execution pack every file into one task (no parallelism).
+    Built-in string functions only, no Python: `trim` with the six bytes Python's strip()
+    removes, one combined character check for the common all-digit line (the per-field check
+    and the value of a bad field are worked out only on the lines it flags: CASE WHEN evaluates
+    lazily), and `try_cast`, which on a field of signs and digits alone accepts exactly
+    `[+-]?[0-9]+` within int64. A valid line keeps no raw text."""
+    from pyspark.sql import functions as f
+
+    # Each content's layout by its sha256, as a map literal: no join, and no Python worker to
+    # turn a driver-side list into rows.
+    layout = f.create_map(*[x for sha, p in todo.items() for x in (
+        f.lit(p.sha256), f.struct(f.lit(sha).alias("sha"), f.lit(len(p.names)).alias("expected"),
+                                  f.array(*[f.lit(i) for i in p.indices]).alias("idx")))])
     paths = [file_uri(p.path) for p in todo.values() if p.path.is_file()]
     contents = (spark.read.format("binaryFile").load(paths)
-                .select(f.sha2(f.col("content"), 256).alias("sha256"), "content")
-                .join(f.broadcast(layouts), "sha256"))
+                .select(f.element_at(layout, f.sha2(f.col("content"), 256)).alias("layout"),
+                        "content")
+                .where(f.col("layout").isNotNull())
+                .select("layout.sha", "layout.expected", "layout.idx", "content"))
     lines = contents.select(
         "sha", "expected", "idx",
         f.posexplode(f.split(f.decode(f.col("content"), "ISO-8859-1"), "\n", -1)).alias("pos", "line"))
-    raw = f.regexp_replace(f.col("line"), r"\r+\z", "")
+    white = f.lit(WHITE_CHARS)
+    line = f.col("line")
+    raw = f.when(line.endswith("\r"), f.rtrim(line, f.lit("\r"))).otherwise(line)
     # The header line stays (kind "header") so that a content without data rows is found too.
     lines = (lines.select("sha", "expected", "idx", (f.col("pos") + 1).alias("line_no"),
                           raw.alias("raw"))
-             .where((f.col("line_no") == 1) | ~f.col("raw").rlike(rf"^{WHITE}*\z")))
+             .where((f.col("line_no") == 1) | (f.trim(f.col("raw"), white) != "")))
     fields = f.split(f.col("raw"), ",", -1)
-    strip = rf"^{WHITE}+|{WHITE}+\z"
-    values = [f.regexp_replace(f.element_at(fields, f.col("idx")[k] + 1), strip, "")
+    values = [f.trim(f.element_at(fields, f.col("idx")[k] + 1), white)
               for k in range(len(COLUMNS))]
     lines = lines.select("sha", "line_no", "raw", "expected", f.size(fields).alias("found"),
                          *[v.alias(f"v{k}") for k, v in enumerate(values)])
-    odd = [f.col(f"v{k}").rlike(r"[^0-9+\-]") for k in range(len(COLUMNS))]
-    typed = [f.when(f.col(f"v{k}").rlike(r"^[+-]?[0-9]+\z"), f.col(f"v{k}").try_cast("bigint"))
-             for k in range(len(COLUMNS))]
-    lines = lines.select("sha", "line_no", "raw", "expected", "found",
-                         *[f"v{k}" for k in range(len(COLUMNS))],
-                         f.coalesce(*[f.when(o, k) for k, o in enumerate(odd)]).alias("odd"),
-                         *[v.alias(name) for name, v in zip(COLUMNS, typed, strict=True)])
+    v = [f.col(f"v{k}") for k in range(len(COLUMNS))]
+    # A line of wanted fields made of digits and signs only (and the commas that join them)
+    # has no odd field: one check instead of one per field.
+    odd_somewhere = f.concat_ws(",", *v).rlike(r"[^0-9+\-,]")
+    odd = f.when(odd_somewhere,
+                 f.coalesce(*[f.when(v[k].rlike(r"[^0-9+\-]"), k) for k in range(len(COLUMNS))]))
+    typed = [f.expr(f"try_cast(v{k} AS BIGINT)") for k in range(len(COLUMNS))]
+    lines = lines.select("sha", "line_no", "raw", "expected", "found", *v,
+                         odd.alias("odd"),
+                         *[x.alias(name) for name, x in zip(COLUMNS, typed, strict=True)])
     unparsed = f.coalesce(*[f.when(f.col(name).isNull(), k) for k, name in enumerate(COLUMNS)])
     broken = f.coalesce(*[f.when(~ok, k) for k, ok in enumerate(_rules(f))])
     kind = (f.when(f.col("line_no") == 1, f.lit("header"))
@@ -130,13 +138,16 @@ def _classified(spark: Any, todo: dict[str, Pending]) -> Any:
             .when(f.col("odd").isNotNull(), f.lit("odd"))
             .when(unparsed.isNotNull(), f.lit("int"))
             .when(broken.isNotNull(), f.lit("rule")))
+    lines = lines.select("sha", "line_no", "raw", "expected", "found", "odd", *v, *COLUMNS,
+                         kind.alias("kind"))
+    bad = f.col("kind").isNotNull()
     which = (f.when(f.col("found") != f.col("expected"), f.col("found"))
              .when(f.col("odd").isNotNull(), f.col("odd"))
              .otherwise(f.coalesce(unparsed, broken)))
-    value = f.element_at(f.array(*[f.col(f"v{k}") for k in range(len(COLUMNS))]),
-                         f.coalesce(f.col("odd"), unparsed, f.lit(0)) + 1)
-    return lines.select("sha", "line_no", "raw", "expected", kind.alias("kind"),
-                        which.alias("which"), value.alias("value"), *COLUMNS)
+    value = f.element_at(f.array(*v), f.coalesce(f.col("odd"), unparsed, f.lit(0)) + 1)
+    return lines.select("sha", "line_no", f.when(bad, f.col("raw")).alias("raw"), "expected",
+                        "kind", f.when(bad, which).alias("which"),
+                        f.when(f.col("kind").isin("odd", "int"), value).alias("value"), *COLUMNS)
 
 
 def _bad_row(line: int, raw: str, expected: int, kind: str, which: int, value: str | None
@@ -171,11 +182,15 @@ class SparkBuilder:
         staging = self._store.root / f"{STAGING}{uuid.uuid4().hex}"
         classified = _classified(spark, todo).persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            found = {r["sha"] for r in classified.select("sha").distinct().collect()}
-            bad: dict[str, list[BadRow]] = {sha: [] for sha in found}
-            for r in classified.where("kind <> 'header'").drop(*COLUMNS).collect():
-                bad[r["sha"]].append(_bad_row(r["line_no"], r["raw"], r["expected"], r["kind"],
-                                              r["which"], r["value"]))
+            # One collect: each content's header line (so every content found is known, with
+            # or without data rows) and its bad lines.
+            bad: dict[str, list[BadRow]] = {}
+            for r in classified.where("kind IS NOT NULL").drop(*COLUMNS).collect():
+                rows = bad.setdefault(r["sha"], [])
+                if r["kind"] != "header":
+                    rows.append(_bad_row(r["line_no"], r["raw"], r["expected"], r["kind"],
+                                         r["which"], r["value"]))
+            found = set(bad)
             valid = classified.where("kind IS NULL")
             (valid.select("sha", START, "cell_id", "msisdn").distinct()
              .write.partitionBy("sha").parquet(file_uri(staging / partials.PAIRS)))
