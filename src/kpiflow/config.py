@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     spark_master: str = Field(
         "local[*]", min_length=1, description="Spark master URL for the spark engine "
         "(`local[*]`, `spark://host:7077`, `yarn`, `k8s://...`; `--spark-master`).")
+    spark_driver_memory: str | None = Field(
+        None, pattern=r"^[1-9][0-9]*[kKmMgGtT]?$", description="Heap of the Spark driver JVM "
+        "kpiflow starts (`4g`, `8192m`); by default a quarter of the machine's memory, at most "
+        "8 GiB, for a local master, and the cluster's own setting otherwise.")
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     lock_timeout_seconds: float = Field(

@@ -73,3 +73,39 @@ def test_a_local_master_names_its_cores(master: str, cores: int | None) -> None:
     from kpiflow.engine.spark_engine import local_cores
 
     assert local_cores(master) == cores
+
+
+def test_a_local_driver_gets_a_quarter_of_the_memory_within_bounds() -> None:
+    from kpiflow.engine.spark_engine import local_driver_memory
+
+    total_mib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >> 20
+    assert local_driver_memory() == f"{min(max(total_mib // 4, 1024), 8192)}m"
+    for bad in ("lots", "0", "4 g", "-1g", "4gb"):
+        with pytest.raises(ValidationError, match="spark_driver_memory"):
+            Settings(spark_driver_memory=bad)
+    assert Settings(spark_driver_memory="4g").spark_driver_memory == "4g"
+
+
+_SHOW_DRIVER_MEMORY = """
+import sys
+from kpiflow.engine.spark_engine import start_session
+session = start_session(sys.argv[1], sys.argv[2] or None)
+print(session.sparkContext.getConf().get("spark.driver.memory", "unset"))
+session.stop()
+"""
+
+
+@pytest.mark.parametrize(("master", "given", "expected"), [
+    ("local[1]", "", "default"), ("local[1]", "1536m", "1536m")])
+def test_a_local_session_is_started_with_the_driver_memory(
+    master: str, given: str, expected: str
+) -> None:
+    from kpiflow.engine.spark_engine import local_driver_memory
+
+    # A fresh process: the heap is fixed when the JVM starts, so the test's own session
+    # (already running) could not show it.
+    done = subprocess.run([sys.executable, "-c", _SHOW_DRIVER_MEMORY, master, given],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    shown = done.stdout.strip().splitlines()[-1]
+    assert shown == (local_driver_memory() if expected == "default" else expected)

@@ -18,7 +18,7 @@ def _duckdb(_settings: Settings) -> Engine:
 def _spark(settings: Settings) -> Engine:
     from kpiflow.engine.spark_engine import SparkEngine
 
-    return SparkEngine(settings.spark_master)
+    return SparkEngine(settings.spark_master, settings.spark_driver_memory)
 
 
 _FACTORIES: dict[str, Callable[[Settings], Engine]] = {"duckdb": _duckdb, "spark": _spark}
