@@ -1,7 +1,8 @@
 """Read JSON-lines text (plain or gzip) line by line: each line an object, or a bad row.
 
 A line that is not a JSON object is reported as a `BadRow` with its 1-based line number and
-raw text, never raised; blank lines carry nothing. Gzip is recognised by its magic bytes, not
+raw text, never raised; blank lines carry nothing; a name repeated in an object keeps its first
+value. Gzip is recognised by its magic bytes, not
 by the file name. A truncated gzip stream yields what could be read, then one bad row saying so.
 """
 
@@ -39,6 +40,18 @@ def _open(path: Path) -> BufferedIOBase:
     return handle
 
 
+def _first_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose name repeats keeps the first value. RFC 8259 leaves it open; polars'
+    reader (the logins pack's fast path) keeps the first, so a file reads the same either way."""
+    value = dict(pairs)
+    if len(value) == len(pairs):
+        return value
+    first: dict[str, Any] = {}
+    for name, item in pairs:
+        first.setdefault(name, item)
+    return first
+
+
 def read_json_lines(path: Path) -> Iterator[JsonLine | BadRow]:
     """Every object of a JSON-lines file (gzip or plain), or a BadRow for each bad line."""
     with _open(path) as raw:
@@ -54,7 +67,7 @@ def parse_json_lines(stream: Iterable[bytes]) -> Iterator[JsonLine | BadRow]:
             if not text:
                 continue
             try:
-                value = json.loads(text)
+                value = json.loads(text, object_pairs_hook=_first_wins)
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 yield BadRow(number, f"not JSON: {exc}", printable(text))
                 continue

@@ -253,3 +253,16 @@ def test_values_the_fast_reader_would_write_as_text_go_to_the_line_reader(logins
     assert logins_db.day_users(date(2024, 1, 4)) == set()  # a message that is not a text
     assert logins_db.day_users(date(2024, 1, 5)) == {"late"}
     assert logins_db.day_users(date(2024, 1, 6)) == {"12345"}
+
+
+def test_a_repeated_name_keeps_its_first_value_in_both_readers(logins_db: Logins) -> None:
+    """`{"user": "first", "user": "second"}`: polars' reader (the fast path) keeps the first
+    value; the line-by-line reader keeps it too, so a file counts the same whichever reads it."""
+    repeated = ('{"created": "%s", "user": "first", "user": "second", '
+                '"message": "successful login"}')
+    logins_db.write("clean.jsonl", [line(at(0), "u0"), repeated % at(1)])
+    logins_db.write("with-a-bad-line.jsonl", [line(at(0), "u0"), repeated % at(2), "{bad"])
+    summary = logins_db.run(D, date(2024, 1, 3))
+    assert summary.bad_lines == 1
+    assert logins_db.day_users(date(2024, 1, 2)) == {"first"}  # read by the fast path
+    assert logins_db.day_users(date(2024, 1, 3)) == {"first"}  # read line by line
