@@ -57,12 +57,18 @@ def upgrade(engine: Engine, packs: tuple[Pack[Any], ...]) -> None:
 def current_heads(engine: Engine) -> set[str]:
     """The revisions the database is at (empty for a database without the schema)."""
     try:
-        with engine.connect() as conn:
-            return {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+        return _stamped(engine)
     except DBAPIError:
-        if _has_version_table(engine):
-            raise  # the table is there: the failure is real
-        return set()
+        if not _has_version_table(engine):
+            return set()
+    # The table appeared between the two looks (another process is creating the schema): read
+    # it again; a failure now is real.
+    return _stamped(engine)
+
+
+def _stamped(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
 
 
 def _has_version_table(engine: Engine) -> bool:
