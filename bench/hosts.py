@@ -215,6 +215,8 @@ def sustained(db_url: str, hosts: int, procs: int, seconds: float, rate: float) 
 
 
 def disk(hosts: int, procs: int, ticks: int) -> dict:
+    import polars as pl
+
     from kpiflow.packs.hosts import rawstore
 
     rows = []
@@ -233,7 +235,7 @@ def disk(hosts: int, procs: int, ticks: int) -> dict:
                              "resource": 1, "value": round(0.1 + p % 17 * 0.3 + rnd.random() * 0.01, 4)})
     root = Path(tempfile.mkdtemp(prefix="hosts-disk-"))
     t0 = time.perf_counter()
-    _, _, size = rawstore.write_pending(root, 0, rawstore.frame(rows))
+    _, _, size = rawstore.write_pending(root, 0, rawstore.frame(pl.DataFrame(rows)))
     return {"values": len(rows), "bytes": size, "per_value": size / len(rows),
             "seconds": time.perf_counter() - t0}
 

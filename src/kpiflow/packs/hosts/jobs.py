@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 import polars as pl
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, any_, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql
 
 from kpiflow.packs.hosts import alarm_window, rawstore
 from kpiflow.packs.hosts import alarms as rules_mod
@@ -39,6 +40,9 @@ CHUNK = 200_000  # samples compacted per file write (bounded memory)
 IN_CHUNK = 5_000  # ids per IN list (bound parameters per statement)
 MINUTE_MS = 60_000
 NOTHING_MS = 2**62  # a window filled from no read covers nothing
+# The buffer's columns as a flush reads them (samples.value is a percentage, float).
+FETCHED = {"id": pl.Int64, "ts_ms": pl.Int64, "host_id": pl.String, "pid": pl.Int64,
+           "started_ms": pl.Int64, "name": pl.String, "resource": pl.Int64, "value": pl.Float64}
 
 
 def rules_of(ps: HostsSettings) -> Rules:
@@ -66,8 +70,16 @@ def _int(value: object) -> int:
     return value
 
 
-def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i:i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
+def mark(conn: Connection, ids: list[int], **flag: int) -> None:
+    """Set `flag` (flushed or judged) on the samples with these ids. PostgreSQL takes the ids as
+    one array parameter: parsing and planning IN lists of thousands of parameters cost more
+    than the update itself (46 % of a 360,000-sample flush)."""
+    if conn.dialect.name == "postgresql":
+        ids_param = bindparam("mark_ids", ids, type_=postgresql.ARRAY(BigInteger))
+        conn.execute(update(samples).where(samples.c.id == any_(ids_param)).values(**flag))
+        return
+    for i in range(0, len(ids), IN_CHUNK):
+        conn.execute(update(samples).where(samples.c.id.in_(ids[i:i + IN_CHUNK])).values(**flag))
 
 
 def flush(ctx: RunContext[HostsSettings]) -> FlushSummary:
@@ -84,13 +96,12 @@ def flush(ctx: RunContext[HostsSettings]) -> FlushSummary:
         top = conn.execute(select(func.max(s.id)).where(s.flushed == 0)).scalar()
     while top is not None:
         with ctx.db.connect() as conn:
-            rows = [dict(r) for r in conn.execute(
+            exact = pl.DataFrame(conn.execute(
                 select(*cols).where(s.flushed == 0, s.id <= top).order_by(s.id).limit(CHUNK))
-                .mappings()]
-        if not rows:
+                .all(), schema=FETCHED, orient="row")
+        if exact.is_empty():
             break
-        exact = pl.DataFrame(rows, infer_schema_length=None)
-        stored = rawstore.frame(rows)
+        stored = rawstore.frame(exact)
         files: list[dict[str, Any]] = []
         for part in stored.with_columns((pl.col("ts_ms") // rawstore.HOUR_MS).alias("h")) \
                 .partition_by("h", include_key=False):
@@ -104,13 +115,12 @@ def flush(ctx: RunContext[HostsSettings]) -> FlushSummary:
                      pl.col("value").max().alias("peak")))
         ctx.safe_point("hosts.flush.commit")
         with ctx.db.begin() as conn:
-            for part_ids in _chunks([r["id"] for r in rows]):
-                conn.execute(update(samples).where(s.id.in_(part_ids)).values(flushed=1))
+            mark(conn, exact["id"].to_list(), flushed=1)
             conn.execute(insert(rollups), roll.to_dicts())
             conn.execute(insert(parquet_files), files)
         for f in files:
             rawstore.publish(root, f["name"])
-        summary.samples += len(rows)
+        summary.samples += exact.height
         summary.files += len(files)
         summary.bytes += sum(f["bytes"] for f in files)
     cutoff = round((time.time() - ctx.pack_settings.hosts_hot_seconds) * 1000)
@@ -281,8 +291,7 @@ def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
                 a.host_id, a.pid, a.started_ms, a.name, a.resource))), quiet)
         if event_rows:
             conn.execute(insert(alarm_events), event_rows)
-        for part_ids in _chunks([r.id for r in fresh]):
-            conn.execute(update(samples).where(s.id.in_(part_ids)).values(judged=1))
+        mark(conn, [r.id for r in fresh], judged=1)
         # An OK series with nothing new for the hot window has nothing left to remember.
         old = round((now - ps.hosts_hot_seconds) * 1000)
         conn.execute(delete(alarms).where(a.state == rules_mod.OK, a.last_ms < old))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +31,8 @@ def raw_root(state_root: Path) -> Path:
     return state_root / "raw"
 
 
-def frame(rows: Iterable[dict[str, Any]]) -> pl.DataFrame:
-    """Sample rows (value in percent) as the stored frame, sorted so that columns compress."""
-    df = pl.DataFrame(list(rows), schema_overrides={"value": pl.Float64}, infer_schema_length=None)
+def frame(df: pl.DataFrame) -> pl.DataFrame:
+    """Samples (value in percent) as the stored frame, sorted so that columns compress."""
     return (df.with_columns((pl.col("value") * 100).round(0).cast(pl.UInt16).alias("centi"))
             .select([pl.col(c).cast(t) for c, t in SCHEMA.items()]).sort(SORT))
 
