@@ -39,6 +39,10 @@ class HostsSettings(BaseSettings):
         "a child process per job (`kpiflow hosts run alarms|flush --every`; their own "
         "interpreters, so requests never wait for them); `scheduler`, its in-process scheduler "
         "(shares the server's GIL); `external`, not at all (run them yourself).")
+    hosts_job_nice: int = Field(
+        5, ge=0, le=19, description="Niceness added to the alarm and flush children of `kpiflow "
+        "serve` (`process` runner): under a full CPU the server's requests go first and the jobs "
+        "take what is left; 0 runs them at the server's priority.")
     hosts_retention_every_seconds: int = Field(
         3600, ge=10, description="Seconds between retention passes under `kpiflow serve`.")
     hosts_max_batch: int = Field(

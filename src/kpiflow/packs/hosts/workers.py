@@ -76,11 +76,22 @@ def _pause(seconds: float, stop: threading.Event, parent: int | None) -> None:
             return
 
 
+def _lower_priority(pid: int, nice: int) -> None:
+    """Make `pid` `nice` steps nicer than this process (set from here, not with a pre-exec hook,
+    which is unsafe in a threaded server; the child's first instants run unchanged)."""
+    if nice:
+        try:
+            os.setpriority(os.PRIO_PROCESS, pid,
+                           min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice))
+        except OSError as exc:  # the child already ended: its supervisor restarts it
+            log.debug("could not lower the priority of worker %d: %s", pid, exc)
+
+
 class _Child:
     """One supervised `kpiflow hosts run <job> --every` child of a server."""
 
-    def __init__(self, job: str, cmd: list[str], env: dict[str, str]) -> None:
-        self.job, self.cmd, self.env = job, cmd, env
+    def __init__(self, job: str, cmd: list[str], env: dict[str, str], nice: int) -> None:
+        self.job, self.cmd, self.env, self.nice = job, cmd, env, nice
         self.stop = threading.Event()
         self.proc: subprocess.Popen[bytes] | None = None
         self.lock = threading.Lock()
@@ -92,6 +103,7 @@ class _Child:
                 if self.stop.is_set():
                     return
                 self.proc = subprocess.Popen(self.cmd, env=self.env)
+                _lower_priority(self.proc.pid, self.nice)
             code = self.proc.wait()
             if not self.stop.is_set():
                 log.warning("hosts %s worker exited with %s; restarting in %.0f s",
@@ -123,7 +135,7 @@ def start(ctx: ServeContext[HostsSettings]) -> None:
     children = [_Child(job, [sys.executable, "-c", "from kpiflow.cli import main; main()",
                              "--state-dir", str(ctx.settings.resolved_state_dir), "hosts", "run",
                              job, "--every", str(every[job]), "--parent-pid", str(os.getpid())],
-                       env) for job in CHILD_JOBS]
+                       env, ps.hosts_job_nice) for job in CHILD_JOBS]
     ctx.resources["workers"] = children
     for child in children:
         child.thread.start()
