@@ -70,3 +70,22 @@ def test_no_flag_shows_a_value_placeholder() -> None:
                                env={**os.environ, "COLUMNS": "200"}, timeout=60)
         assert shown.returncode == 0, shown.stderr
         assert "--help" in shown.stdout and "<bool>" not in shown.stdout, path
+
+
+@pytest.mark.parametrize("path", [[], ["status"], ["network", "run"], ["logins", "run"]],
+                         ids=lambda p: " ".join(p) or "kpiflow")
+def test_help_paragraphs_are_not_broken_where_the_source_wrapped(path: list[str]) -> None:
+    """A docstring wrapped at 100 columns shows as whole paragraphs (Typer's rich mode kept
+    each source line break, and Rich wrapped again: ragged text)."""
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.get_command(None, name)
+        if isinstance(command, Deferred):
+            command = command.loaded()
+    source = (command.callback.__doc__ if path else app.info.help) or ""
+    paragraphs = [" ".join(p.split()) for p in source.split("\n\n") if p.strip()]
+    shown = subprocess.run([str(KPIFLOW), *path, "--help"], capture_output=True, text=True,
+                           env={**os.environ, "COLUMNS": "1000"}, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    lines = {line.strip() for line in shown.stdout.splitlines()}
+    assert len(paragraphs) > 1 and all(p in lines for p in paragraphs), (paragraphs, lines)

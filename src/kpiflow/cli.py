@@ -8,6 +8,7 @@ what a command needs beyond Typer and Rich (settings, database, health) loads in
 
 from __future__ import annotations
 
+import inspect
 import socket
 import sys
 from collections.abc import Callable
@@ -55,7 +56,7 @@ class Deferred(TyperCommand):
         """The real command (imported now, the first time)."""
         if self._loaded is None:
             self._loaded = self._load()
-            _no_flag_metavars(self._loaded)
+            _tidy_help(self._loaded)
         return self._loaded
 
     def make_context(self, info_name: str | None, args: list[str],
@@ -333,16 +334,27 @@ def main() -> None:
         err.print(f"[red]error:[/] {remedy}", highlight=False, soft_wrap=True)
         raise SystemExit(USAGE)
     command = typer.main.get_command(app)
-    _no_flag_metavars(command)
+    _tidy_help(command)
     command(prog_name="kpiflow")
 
 
-def _no_flag_metavars(command: Any) -> None:
-    """A flag takes no value: show none (Typer would print `<bool>` beside it)."""
+def _tidy_help(command: Any) -> None:
+    """Help as people read it: a flag shows no metavar (Typer would print `<bool>` beside it),
+    and a docstring's wrapped lines are joined into paragraphs (Typer's rich mode keeps every
+    line break of the source and Rich wraps again at the terminal's width: ragged lines)."""
+    if command.help:
+        command.help = reflow(command.help)
     # --help too: Click makes it on demand, and caches it, so make it here first
     context = command.context_class(command, **(command.context_settings or {}))
     for param in [*command.params, command.get_help_option(context)]:
         if getattr(param, "is_flag", False):
             param.metavar = ""
     for sub in getattr(command, "commands", {}).values():
-        _no_flag_metavars(sub)
+        _tidy_help(sub)
+
+
+def reflow(text: str) -> str:
+    """Each paragraph of `text` on one line (paragraphs split by blank lines; one marked with
+    Click's `\\b` keeps its lines)."""
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split())
+                       for p in inspect.cleandoc(text).split("\n\n"))
