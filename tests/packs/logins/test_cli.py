@@ -36,8 +36,20 @@ def test_run_then_uniques_in_every_format(tmp_path: Path) -> None:
                                        "2024-01-07,1,7,7", "2024-01-14,1,7,7"]
     body = json.loads(runner.invoke(app, [*args, "--format", "json"], env=env).stdout)
     assert body["week_ends"] == "W-SUN" and body["timezone"] == "UTC"
-    table = runner.invoke(app, args, env=env)
+    table = runner.invoke(app, args, env=env, terminal_width=200)
     assert table.exit_code == 0 and "2024-01-14" in table.stdout
+    # the title wraps at the table's width
+    assert "unique users per week, days in UTC, weeks W-SUN, extracted through 2024-01-14" \
+        in " ".join(table.stdout.split())
+
+
+def test_uniques_before_any_run_says_how_to_extract(tmp_path: Path) -> None:
+    shown = runner.invoke(app, ["logins", "uniques", "--aggregate", "q", "--start", "2024-01-01",
+                                "--end", "2024-06-30"], env=_env(tmp_path), terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    title = " ".join(shown.stdout.split())
+    assert "unique users per quarter, days in UTC, weeks W-SUN, nothing extracted yet " \
+        "(`kpiflow logins run`)" in title
 
 
 def test_errors_are_one_red_line(tmp_path: Path) -> None:

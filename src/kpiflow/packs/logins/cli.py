@@ -29,7 +29,7 @@ from kpiflow.console import (
 )
 from kpiflow.errors import KpiflowError
 from kpiflow.packs.logins.config import LoginsSettings
-from kpiflow.packs.logins.periods import FIRST_DAY, LAST_DAY, MAX_RANGE_DAYS, Grain
+from kpiflow.packs.logins.periods import FIRST_DAY, LAST_DAY, MAX_RANGE_DAYS, NAMES, Grain
 from kpiflow.registry import Ref, lazy_modules
 from kpiflow.runtime import Runtime
 
@@ -154,8 +154,9 @@ def uniques(
         typer.echo(json.dumps(result.to_json(), indent=2))
         return
     table = Table("period", "unique users", "days covered", "days in period", "complete",
-                  title=f"unique users per {result.aggregate.value}, days in {result.timezone}, "
-                  f"weeks {result.week_ends}, extracted through {result.checkpoint or 'never'}")
+                  title=f"unique users per {NAMES[result.aggregate]}, days in {result.timezone}, "
+                  f"weeks {result.week_ends}, " + (f"extracted through {result.checkpoint}"
+                  if result.checkpoint else "nothing extracted yet (`kpiflow logins run`)"))
     for p in result.periods:
         table.add_row(p.period.isoformat(), f"{p.unique_users:,}", str(p.days_covered),
                       str(p.days_in_period), "yes" if p.complete else "no")
