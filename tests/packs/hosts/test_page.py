@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +73,14 @@ def test_hosts_page_shows_alarms_top_and_chart(hosts_site: str,
     assert "hot" in page.inner_text("#history-title")
     page.locator("#top-mem tbody tr").first.click()
     page.wait_for_function("document.getElementById('history-title').textContent.includes('mem')")
+    # Every time on the page is UTC and says so; the chart's ticks are whole clock times.
+    assert re.fullmatch(r"updated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC",
+                        page.inner_text("#hosts-status"))
+    heads = page.locator("#hosts thead th, #alarms thead th").all_inner_texts()
+    assert "last seen (UTC)" in heads and "predicted crossing (UTC)" in heads
+    ticks = page.evaluate("""() => Bokeh.documents.at(-1).roots()[0].below[0].formatter
+        .seconds""")
+    assert ticks == "%H:%M:%S"
     screenshot(page, "hosts")
     assert console.errors == []
 

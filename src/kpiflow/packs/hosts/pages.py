@@ -17,12 +17,12 @@ BODY = """
   <h2>Alarms <span class="hint">(refreshed in place by Auto-refresh, top right)</span></h2>
   <table id="alarms"><thead><tr><th>state</th><th>host</th><th>process</th><th>pid</th>
     <th>resource</th><th>value</th><th>slope / min</th><th>R²</th><th>samples</th>
-    <th>predicted crossing</th></tr></thead><tbody></tbody></table>
+    <th>predicted crossing (UTC)</th></tr></thead><tbody></tbody></table>
   <p class="hint" id="no-alarms" hidden>No process is in alarm.</p>
 </section>
 <section class="panel">
   <h2>Hosts</h2>
-  <table id="hosts"><thead><tr><th>host</th><th>IP</th><th>cores</th><th>last seen</th>
+  <table id="hosts"><thead><tr><th>host</th><th>IP</th><th>cores</th><th>last seen (UTC)</th>
     <th>samples / s</th></tr></thead><tbody></tbody></table>
 </section>
 <section class="panel">

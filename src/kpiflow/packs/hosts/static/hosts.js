@@ -65,7 +65,12 @@
     const xs = h.points.map((p) => p.t * 1000);
     const plot = Bokeh.Plotting.figure({ height: 300, sizing_mode: "stretch_width",
       x_axis_type: "datetime", y_range: new Bokeh.Range1d({ start: 0, end: 100 }),
+      x_axis_label: "time (UTC)", y_axis_label: chosen.resource + " %",
       title: h.resolution_s < 1 ? "every sample" : "1 point per " + h.resolution_s + " s" });
+    // Bokeh's defaults label a short range ":17:20" (no hour): whole clock times instead.
+    plot.xaxis.formatter = new Bokeh.DatetimeTickFormatter({ seconds: "%H:%M:%S",
+      minsec: "%H:%M:%S", minutes: "%H:%M", hourmin: "%H:%M", hours: "%H:%M",
+      days: "%b %d", months: "%b %Y" });
     plot.line({ x: xs, y: h.points.map((p) => p.mean), line_width: 2, legend_label: "value" });
     if (xs.length) {
       plot.line({ x: [xs[0], xs[xs.length - 1]], y: [h.threshold, h.threshold],
@@ -104,7 +109,7 @@
       fill("top-mem", mem, [host, (r) => r.name, (r) => r.pid, (r) => fmt(r.mem)],
         (r) => choose(r, "mem"));
       if (!chosen && cpu.length) choose(cpu[0], "cpu"); else await history();
-      status.textContent = "updated " + new Date().toLocaleTimeString();
+      status.textContent = "updated " + when(Date.now() / 1000) + " UTC";
       document.body.dataset.hostsLoaded = "1";
     } catch (err) {
       status.textContent = "could not refresh: " + err.message;
