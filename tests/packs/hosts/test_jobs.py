@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -103,6 +104,28 @@ def test_flush_writes_parquet_once_and_history_reads_both_places(hosts_app: Host
         "host_id": "host-a", "pid": 7, "started": 1000, "name": "busy",
         "start": now - 86400, "end": now + 10}).json()
     assert sum(p["samples"] for p in long["points"]) == 61 and long["resolution_s"] >= 60
+
+
+def test_rollups_equal_a_reference_per_minute_and_series(hosts_app: Hosts, now: float):
+    # Names a CSV or COPY text writer must quote or escape; values that are not short decimals.
+    names = ['tab\there', 'comma,"quoted"', 'new\nline \\N', 'ünï ☃']
+    values = [1 / 3, 0.1, 99.99, 2 / 7, 0.0, 100.0, 50.000000000001, 12.5]
+    sent: list[tuple[str, float, float]] = []
+    for k, name in enumerate(names):
+        rows = _proc(now, values[k:] + values[:k], name=name, pid=10 + k, step=17,
+                     start=now - 130 + k)
+        assert hosts_app.agent_post(rows).status_code == 200
+        sent += [(name, r["ts"], r["cpu"]) for r in rows]
+    assert hosts_app.run("flush").counts()["samples"] == len(sent)
+    want: dict[tuple[str, int], list[float]] = {}
+    for name, ts, value in sent:
+        want.setdefault((name, round(ts * 1000) // 60_000 * 60_000), []).append(value)
+    r = rollups.c
+    with hosts_app.runtime.db.connect() as conn:
+        got = conn.execute(select(r.name, r.minute_ms, func.sum(r.n), func.sum(r.total),
+                                  func.max(r.peak)).group_by(r.name, r.minute_ms)).all()
+    assert {(n, m): (int(c), float(t), p) for n, m, c, t, p in got} == {
+        k: (len(v), pytest.approx(math.fsum(v), rel=1e-12), max(v)) for k, v in want.items()}
 
 
 def test_kill_9_between_file_and_commit_leaves_no_duplicate(hosts_sqlite: Hosts, now: float):

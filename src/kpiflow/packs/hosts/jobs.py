@@ -82,6 +82,24 @@ def mark(conn: Connection, ids: list[int], **flag: int) -> None:
         conn.execute(update(samples).where(samples.c.id.in_(ids[i:i + IN_CHUNK])).values(**flag))
 
 
+def add_rollups(conn: Connection, roll: pl.DataFrame) -> None:
+    """Insert 1-minute rollup rows. PostgreSQL takes them by COPY: psycopg sends an executemany
+    row by row, and the ~180,000 rollups of a minute at 6,000 values/s were a third of a flush
+    there (4.2 of 13 s)."""
+    columns = [c.name for c in rollups.columns]
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(rollups), roll.select(columns).to_dicts())
+        return
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(rollups.name), sql.SQL(", ").join(map(sql.Identifier, columns)))
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(statement) as copy:
+        for row in roll.select(columns).iter_rows():
+            copy.write_row(row)
+
+
 def flush(ctx: RunContext[HostsSettings]) -> FlushSummary:
     """Write unflushed samples to hourly Parquet files and 1-minute rollups; trim the buffer."""
     summary = FlushSummary()
@@ -116,7 +134,7 @@ def flush(ctx: RunContext[HostsSettings]) -> FlushSummary:
         ctx.safe_point("hosts.flush.commit")
         with ctx.db.begin() as conn:
             mark(conn, exact["id"].to_list(), flushed=1)
-            conn.execute(insert(rollups), roll.to_dicts())
+            add_rollups(conn, roll)
             conn.execute(insert(parquet_files), files)
         for f in files:
             rawstore.publish(root, f["name"])
