@@ -48,6 +48,10 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
         return engine
     if url.get_backend_name() == "mysql":
         url = url.update_query_dict({"charset": "utf8mb4"})
+        # READ COMMITTED, as PostgreSQL: InnoDB's default (REPEATABLE READ) takes gap locks on
+        # everything an UPDATE scans, and two passes starting at once (the run log's update
+        # then insert) or jobs marking rows side by side deadlocked on them.
+        kwargs.setdefault("isolation_level", "READ COMMITTED")
         return create_engine(url, pool_pre_ping=True, pool_recycle=3600, **kwargs)
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10}, **kwargs)
 
