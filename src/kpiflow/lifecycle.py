@@ -77,7 +77,7 @@ def _run(
     with _database_errors(runtime):
         runtime.ensure_schema()
         db = runtime.db
-        lock = (run_lock(db, pack.name, runtime.settings.resolved_state_dir,
+        lock = (run_lock(db, chosen.lock_name(pack.name), runtime.settings.resolved_state_dir,
                          runtime.settings.lock_timeout_seconds)
                 if chosen.locked else nullcontext(_never_lost))
         with lock as lock_held:

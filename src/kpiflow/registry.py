@@ -178,7 +178,9 @@ class Job(Generic[S]):
     Scheduled by `every` (an interval) or `cron` (a crontab expression, UTC unless the
     expression's pack setting says otherwise), both read from the pack's settings; neither
     (or `every` giving None for these settings) means it runs only on demand. `locked` jobs
-    hold the pack's run lock while they run.
+    hold a run lock while they run: the pack's, or with `lock` set the pack's lock of that
+    name, so that jobs with different locks may run at the same time (the pack then makes
+    sure that what they write together is safe).
     """
 
     name: str
@@ -187,7 +189,12 @@ class Job(Generic[S]):
     cron: Callable[[S], str] | None = None
     timezone: Callable[[S], str] | None = None
     locked: bool = True
+    lock: str = ""
     description: str = ""
+
+    def lock_name(self, pack: str) -> str:
+        """The name of the run lock this job holds for `pack`."""
+        return f"{pack}.{self.lock}" if self.lock else pack
 
 
 @dataclass(frozen=True)

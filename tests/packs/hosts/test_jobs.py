@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -17,11 +19,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from kpiflow.errors import LockBusy
 from kpiflow.packs.hosts import rawstore
 from kpiflow.packs.hosts.alarms import SeriesState, step
 from kpiflow.packs.hosts.config import HostsSettings
 from kpiflow.packs.hosts.jobs import rules_of
 from kpiflow.packs.hosts.tables import alarm_events, parquet_files, rollups, samples
+from kpiflow.store.lock import run_lock
 from tests.dashboard.servers import serve
 from tests.packs.hosts.conftest import Hosts, make_hosts
 
@@ -126,6 +130,55 @@ def test_rollups_equal_a_reference_per_minute_and_series(hosts_app: Hosts, now: 
                                   func.max(r.peak)).group_by(r.name, r.minute_ms)).all()
     assert {(n, m): (int(c), float(t), p) for n, m, c, t, p in got} == {
         k: (len(v), pytest.approx(math.fsum(v), rel=1e-12), max(v)) for k, v in want.items()}
+
+
+def test_alarms_run_while_a_flush_holds_the_pack_lock(hosts_app: Hosts, now: float):
+    h = hosts_app
+    h.agent_post(_proc(now, [90.0] * 6))
+    pack, where = h.runtime.pack("hosts"), h.runtime.settings.resolved_state_dir
+    flush_lock, alarms_lock = (pack.job(j).lock_name("hosts") for j in ("flush", "alarms"))
+    assert flush_lock != alarms_lock
+    with run_lock(h.runtime.db, flush_lock, where):  # as a long flush would
+        assert h.run("alarms").counts()["samples"] == 6
+        for job in ("flush", "retention"):  # both write the Parquet files: one at a time
+            with pytest.raises(LockBusy):
+                h.run(job)
+    with run_lock(h.runtime.db, alarms_lock, where):
+        with pytest.raises(LockBusy):
+            h.run("alarms")
+        assert h.run("flush").counts()["samples"] == 6
+
+
+def _at_once(h: Hosts, *jobs: str) -> None:
+    """Run the jobs in threads started together; raise what any of them raised (a deadlock)."""
+    start = threading.Barrier(len(jobs))
+
+    def run(job: str) -> None:
+        start.wait()
+        h.run(job)
+
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        list(pool.map(run, jobs))
+
+
+def test_flush_and_alarms_at_once_take_every_sample_once(hosts_app: Hosts, now: float):
+    h = hosts_app
+    sent = 0
+    for _ in range(3):
+        for p in range(20):  # 20 processes x 60 ticks x cpu and mem per round
+            rows = [{"ts": now - 60 + i + p / 100, "pid": 100 + p, "started": 1000.0,
+                     "name": f"p{p}", "cpu": float((i * p) % 97), "mem": 1.0} for i in range(60)]
+            assert h.agent_post(rows).status_code == 200
+            sent += 2 * len(rows)
+        _at_once(h, "flush", "alarms")
+    with h.runtime.db.connect() as conn:
+        left = conn.execute(select(func.sum(samples.c.flushed), func.sum(samples.c.judged),
+                                   func.count())).one()
+        rolled = conn.execute(select(func.sum(rollups.c.n))).scalar_one()
+    assert tuple(int(x) for x in left) == (sent, sent, sent) and int(rolled) == sent
+    names = _file_names(h)
+    assert rawstore.read(rawstore.raw_root(h.state_root), names, "SELECT count(*) FROM raw",
+                         []) == [(sent,)]
 
 
 def test_kill_9_between_file_and_commit_leaves_no_duplicate(hosts_sqlite: Hosts, now: float):

@@ -30,6 +30,7 @@ pack = Pack(
         Job("alarms", Ref(f"{_HERE}.jobs:evaluate"),
             every=lambda ps: timedelta(seconds=ps.hosts_alarm_every_seconds)
             if ps.hosts_job_runner == "scheduler" else None,
+            lock="alarms",  # not behind a flush (jobs.mark locks rows in one order for both)
             description="Judge new samples against the RED/AMBER rules; notify the webhook "
                         "(under serve: in a child process, KPIFLOW_HOSTS_JOB_RUNNER)."),
         Job("retention", Ref(f"{_HERE}.jobs:retention"),
