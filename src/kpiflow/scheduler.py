@@ -67,7 +67,12 @@ def trigger(runtime: Runtime, pack: Pack[Any], job: Job[Any]) -> BaseTrigger | N
 
 
 def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
-    """A scheduler with every scheduled job; interval jobs run first at once, cron jobs on time."""
+    """A scheduler with every scheduled job; interval jobs run first at once, cron jobs on time.
+
+    A run that starts late still runs (`misfire_grace_time=None`): APScheduler's default skips a
+    run more than 1 s late, so a busy start-up (migrations, hooks) silently lost the first pass
+    and a busy host a nightly one. Runs missed back to back still run once (`coalesce`).
+    """
     scheduler = BackgroundScheduler(timezone=UTC)
     for pack in runtime.packs:
         for job in pack.jobs:
@@ -77,7 +82,8 @@ def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
             first = {"next_run_time": datetime.now(UTC)} if isinstance(when, IntervalTrigger) else {}
             scheduler.add_job(
                 run_scheduled, when, args=(runtime, pack, job), id=job_id(pack, job),
-                name=job_id(pack, job), max_instances=1, coalesce=True, **first,
+                name=job_id(pack, job), max_instances=1, coalesce=True, misfire_grace_time=None,
+                **first,
             )
     return scheduler
 
