@@ -1,4 +1,4 @@
-"""hosts_0002 on a database at hosts_0001 that already buffers samples."""
+"""The hosts migrations: hosts_0002 on a database that already buffers samples; hosts_0003."""
 
 from __future__ import annotations
 
@@ -36,3 +36,27 @@ def test_0002_fills_the_name_partials_from_the_buffer(database_url: str) -> None
         n, t = want.get(key, (0, 0.0))
         want[key] = (n + 1, t + r["value"])
     assert got == want
+
+
+def _reloptions(engine: sa.Engine) -> set[str]:
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT reloptions FROM pg_class WHERE relname = "
+                                     "'hosts_name_partials'")).scalar_one()
+    return set(found or [])
+
+
+def test_0003_leaves_room_for_updates_in_the_partials_on_postgresql(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        cfg = alembic_config(engine, discover_packs())
+        command.upgrade(cfg, "heads")
+        on_postgresql = engine.dialect.name == "postgresql"
+        if on_postgresql:
+            assert {"fillfactor=50", "autovacuum_vacuum_scale_factor=0",
+                    "autovacuum_vacuum_threshold=10000"} <= _reloptions(engine)
+        command.downgrade(cfg, "hosts_0002")
+        if on_postgresql:
+            assert _reloptions(engine) == set()
+        command.upgrade(cfg, "heads")  # and back, on every database
+    finally:
+        engine.dispose()
