@@ -147,14 +147,16 @@ def ingest_and_reads(db_url: str, hosts: int, procs: int, seconds: float, sender
 def _backlog(db_url: str) -> tuple[int, int]:
     from sqlalchemy import create_engine, func, select
 
-    from kpiflow.packs.hosts.tables import samples
+    from kpiflow.packs.hosts import watermarks
+    from kpiflow.packs.hosts.tables import FLUSHED, JUDGED, samples
 
     engine = create_engine(db_url)
     try:
         with engine.connect() as conn:
             s = samples.c
-            unjudged = conn.execute(select(func.count()).where(s.judged == 0)).scalar_one()
-            unflushed = conn.execute(select(func.count()).where(s.flushed == 0)).scalar_one()
+            unjudged, unflushed = (
+                conn.execute(select(func.count()).where(s.id > watermarks.upto(mark))).scalar_one()
+                for mark in (JUDGED, FLUSHED))
     finally:
         engine.dispose()
     return int(unjudged), int(unflushed)

@@ -22,7 +22,10 @@ def create_table(name: str, *elements: Any, **options: Any) -> None:
 
 
 def create_index(name: str, table: str, columns: Sequence[str]) -> None:
-    """op.create_index, unless the table has an index of that name."""
-    existing = {ix["name"] for ix in sa.inspect(op.get_bind()).get_indexes(table)}
-    if name not in existing:
+    """op.create_index, unless the table has an index of that name, or lacks one of the columns
+    (a later revision, already applied, dropped it with its index)."""
+    inspector = sa.inspect(op.get_bind())
+    existing = {ix["name"] for ix in inspector.get_indexes(table)}
+    present = {c["name"] for c in inspector.get_columns(table)}
+    if name not in existing and set(columns) <= present:
         op.create_index(name, table, list(columns))

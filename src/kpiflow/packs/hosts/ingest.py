@@ -10,24 +10,35 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from kpiflow.packs.hosts.schema import Batch
-from kpiflow.packs.hosts.tables import PARTIAL_MS, batches, hosts, name_partials, samples
+from kpiflow.packs.hosts.tables import (
+    BATCHES,
+    PARTIAL_MS,
+    batches,
+    hosts,
+    name_partials,
+    progress,
+    samples,
+)
 from kpiflow.store.upsert import insert_missing
 
 
 def store_batch(db: Engine, batch: Batch, now_ms: int) -> bool:
     """Commit the batch (True), or find its key already stored (False) and store nothing.
 
-    The key row is inserted first in the same transaction as the samples, so a concurrent resend
-    of the same key fails on the primary key and rolls back whole.
+    The batch count is updated first: that row's lock makes batches take their sample ids and
+    commit one after another, which the jobs' watermarks rely on (`tables.progress`). The key row
+    is inserted in the same transaction as the samples, so a concurrent resend of the same key
+    fails on the primary key and rolls back whole.
     """
     try:
         with db.begin() as conn:
+            conn.execute(update(progress).where(progress.c.name == BATCHES)
+                         .values(upto=progress.c.upto + 1))
             conn.execute(insert(batches), {"batch_key": batch.key, "host_id": batch.host_id,
                                            "received_ms": now_ms, "samples": len(batch.rows)})
             if batch.rows:
                 conn.execute(insert(samples),
-                             [{**r, "host_id": batch.host_id, "flushed": 0, "judged": 0}
-                              for r in batch.rows])
+                             [{**r, "host_id": batch.host_id} for r in batch.rows])
                 add_partials(conn, partials(batch.rows))
             last = max((r["ts_ms"] for r in batch.rows), default=now_ms)
             insert_missing(conn, hosts, [{

@@ -12,16 +12,17 @@ from typing import Any
 
 import httpx
 import polars as pl
-from sqlalchemy import BigInteger, Connection, any_, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from kpiflow.packs.hosts import alarm_window, rawstore
+from kpiflow.packs.hosts import alarm_window, rawstore, watermarks
 from kpiflow.packs.hosts import alarms as rules_mod
 from kpiflow.packs.hosts.alarm_window import SeriesKey, Window
 from kpiflow.packs.hosts.alarms import Change, Rules, SeriesState
 from kpiflow.packs.hosts.config import HostsSettings
 from kpiflow.packs.hosts.queries import event_json
 from kpiflow.packs.hosts.tables import (
+    FLUSHED,
+    JUDGED,
     PARTIAL_MS,
     alarm_events,
     alarms,
@@ -37,7 +38,6 @@ from kpiflow.store.upsert import upsert
 log = logging.getLogger(__name__)
 
 CHUNK = 200_000  # samples compacted per file write (bounded memory)
-IN_CHUNK = 5_000  # ids per IN list (bound parameters per statement)
 MINUTE_MS = 60_000
 NOTHING_MS = 2**62  # a window filled from no read covers nothing
 # The buffer's columns as a flush reads them (samples.value is a percentage, float).
@@ -70,27 +70,6 @@ def _int(value: object) -> int:
     return value
 
 
-def mark(conn: Connection, ids: list[int], **flag: int) -> None:
-    """Set `flag` (flushed or judged) on the samples with these ids.
-
-    The flush and the alarm job run at the same time (they hold different locks) and may mark
-    the same rows, so both lock them in id order: two updates taking row locks in different
-    orders could deadlock. PostgreSQL locks them by a sorted `FOR UPDATE` first (an update's
-    own scan order depends on its plan) and takes the ids as one array parameter: parsing and
-    planning IN lists of thousands of parameters cost more than the update itself (46 % of a
-    360,000-sample flush). Elsewhere sorted IN chunks go in order (MariaDB locks an IN list's
-    rows in key order; SQLite has one writer)."""
-    ids = sorted(ids)
-    if conn.dialect.name == "postgresql":
-        ids_param = bindparam("mark_ids", ids, type_=postgresql.ARRAY(BigInteger))
-        ordered = (select(samples.c.id).where(samples.c.id == any_(ids_param))
-                   .order_by(samples.c.id).with_for_update())
-        conn.execute(update(samples).where(samples.c.id.in_(ordered)).values(**flag))
-        return
-    for i in range(0, len(ids), IN_CHUNK):
-        conn.execute(update(samples).where(samples.c.id.in_(ids[i:i + IN_CHUNK])).values(**flag))
-
-
 def add_rollups(conn: Connection, roll: pl.DataFrame) -> None:
     """Insert 1-minute rollup rows. PostgreSQL takes them by COPY: psycopg sends an executemany
     row by row, and the ~180,000 rollups of a minute at 6,000 values/s were a third of a flush
@@ -120,11 +99,12 @@ def flush(ctx: RunContext[HostsSettings]) -> FlushSummary:
     # One pass takes what had arrived when it started: under a sustained load it would otherwise
     # chase new samples for ever, holding the pack's lock (the alarm job waited behind it).
     with ctx.db.connect() as conn:
-        top = conn.execute(select(func.max(s.id)).where(s.flushed == 0)).scalar()
-    while top is not None:
+        done = watermarks.read(conn, FLUSHED)
+        top = conn.execute(select(func.max(s.id))).scalar() or 0
+    while done < top:
         with ctx.db.connect() as conn:
             exact = pl.DataFrame(conn.execute(
-                select(*cols).where(s.flushed == 0, s.id <= top).order_by(s.id).limit(CHUNK))
+                select(*cols).where(s.id > done, s.id <= top).order_by(s.id).limit(CHUNK))
                 .all(), schema=FETCHED, orient="row")
         if exact.is_empty():
             break
@@ -140,20 +120,22 @@ def flush(ctx: RunContext[HostsSettings]) -> FlushSummary:
         roll = (exact.group_by(minute, "host_id", "pid", "started_ms", "name", "resource")
                 .agg(pl.len().cast(pl.Int64).alias("n"), pl.col("value").sum().alias("total"),
                      pl.col("value").max().alias("peak")))
+        last = _int(exact["id"].max())
         ctx.safe_point("hosts.flush.commit")
         with ctx.db.begin() as conn:
-            mark(conn, exact["id"].to_list(), flushed=1)
+            watermarks.advance(conn, FLUSHED, done, last)
             add_rollups(conn, roll)
             conn.execute(insert(parquet_files), files)
         for f in files:
             rawstore.publish(root, f["name"])
+        done = last
         summary.samples += exact.height
         summary.files += len(files)
         summary.bytes += sum(f["bytes"] for f in files)
     cutoff = round((time.time() - ctx.pack_settings.hosts_hot_seconds) * 1000)
     with ctx.db.begin() as conn:
         summary.expired_from_buffer = conn.execute(
-            delete(samples).where(s.flushed == 1, s.ts_ms < cutoff)).rowcount
+            delete(samples).where(s.id <= watermarks.upto(FLUSHED), s.ts_ms < cutoff)).rowcount
         # get-all reads at most the hot window back (longer windows are refused).
         conn.execute(delete(name_partials).where(name_partials.c.bucket_ms < cutoff
                                                  - PARTIAL_MS))
@@ -212,14 +194,14 @@ def _event_row(key: SeriesKey, ch: Change) -> dict[str, Any]:
 Points = dict[SeriesKey, list[tuple[int, float]]]
 
 
-def _read_points(conn: Connection, fresh: Sequence[Any], window: Window | None, window_ms: int
-                 ) -> tuple[Points, dict[SeriesKey, int], Window]:
+def _read_points(conn: Connection, fresh: Sequence[Any], judged: int, window: Window | None,
+                 window_ms: int) -> tuple[Points, dict[SeriesKey, int], Window]:
     """Each series with fresh samples: the samples to step it through, and the window whose
     running fits hold what came before. From this process's window when it is current and
     reaches back far enough (then only the fresh samples are stepped), else from the buffer:
     the judged samples of each trend window come first, as context, and a new window is filled,
-    every series in it. Also the newest judged sample of each series (where judging resumes
-    for a series with no stored state)."""
+    every series in it. Also the newest judged sample (id up to `judged`) of each series (where
+    judging resumes for a series with no stored state)."""
     s = samples.c
     points: Points = defaultdict(list)
     judged_last: dict[SeriesKey, int] = {}
@@ -238,14 +220,16 @@ def _read_points(conn: Connection, fresh: Sequence[Any], window: Window | None, 
                 judged_last[k] = newest
         return points, judged_last, window
     others: dict[SeriesKey, list[tuple[int, float]]] = defaultdict(list)
+    # Not what committed since `fresh` was read: this run neither judges it nor moves past it.
+    newest = max((r.id for r in fresh), default=judged)
     if earliest:
         for r in conn.execute(select(s.host_id, s.pid, s.started_ms, s.name, s.resource, s.ts_ms,
-                                     s.value, s.judged).where(s.ts_ms >= since)):
+                                     s.value, s.id).where(s.ts_ms >= since, s.id <= newest)):
             k = (r.host_id, r.pid, r.started_ms, r.name, r.resource)
             if k not in earliest:
                 others[k].append((r.ts_ms, r.value))
                 continue
-            if r.judged:
+            if r.id <= judged:
                 judged_last[k] = max(judged_last.get(k, r.ts_ms), r.ts_ms)
             if r.ts_ms >= earliest[k] - window_ms:
                 points[k].append((r.ts_ms, r.value))
@@ -283,9 +267,10 @@ def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
         window.token = None  # advanced in place below: trusted again only once committed
     window_ms = round(rules.window * 1000)
     with ctx.db.connect() as conn:
+        judged = watermarks.read(conn, JUDGED)
         fresh = conn.execute(select(s.id, s.host_id, s.pid, s.started_ms, s.name, s.resource,
-                                    s.ts_ms, s.value).where(s.judged == 0)).all()
-        points, judged_last, kept = _read_points(conn, fresh, window, window_ms)
+                                    s.ts_ms, s.value).where(s.id > judged)).all()
+        points, judged_last, kept = _read_points(conn, fresh, judged, window, window_ms)
         stored = {(r.host_id, r.pid, r.started_ms, r.name, r.resource): _state_of(r)
                   for r in conn.execute(select(alarms))}
     summary = AlarmSummary(samples=len(fresh), series=len(points))
@@ -318,7 +303,8 @@ def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
                 a.host_id, a.pid, a.started_ms, a.name, a.resource))), quiet)
         if event_rows:
             conn.execute(insert(alarm_events), event_rows)
-        mark(conn, [r.id for r in fresh], judged=1)
+        if fresh:
+            watermarks.advance(conn, JUDGED, judged, max(r.id for r in fresh))
         # An OK series with nothing new for the hot window has nothing left to remember.
         old = round((now - ps.hosts_hot_seconds) * 1000)
         conn.execute(delete(alarms).where(a.state == rules_mod.OK, a.last_ms < old))
@@ -410,7 +396,8 @@ def retention(ctx: RunContext[HostsSettings]) -> RetentionSummary:
     with ctx.db.begin() as conn:
         names = _trim_files(conn, ctx, raw_cut, summary)
         # Flushed buffer rows are counted in their files already.
-        conn.execute(delete(samples).where(samples.c.ts_ms < raw_cut, samples.c.flushed == 1))
+        conn.execute(delete(samples).where(samples.c.ts_ms < raw_cut,
+                                           samples.c.id <= watermarks.upto(FLUSHED)))
         summary.samples_removed += conn.execute(
             delete(samples).where(samples.c.ts_ms < raw_cut)).rowcount
         summary.rollups_removed = conn.execute(

@@ -17,7 +17,7 @@ pack = Pack(
     settings_model=Ref(f"{_HERE}.config:HostsSettings"),
     tables=tuple(Ref(f"{_HERE}.tables:{t}") for t in (
         "batches", "hosts", "samples", "parquet_files", "rollups", "alarms", "alarm_events",
-        "name_partials")),
+        "name_partials", "progress")),
     migrations=Path(__file__).parent / "migrations",
     cli=Ref(f"{_HERE}.cli:app"),
     router=Ref(f"{_HERE}.api:router"),
@@ -30,7 +30,7 @@ pack = Pack(
         Job("alarms", Ref(f"{_HERE}.jobs:evaluate"),
             every=lambda ps: timedelta(seconds=ps.hosts_alarm_every_seconds)
             if ps.hosts_job_runner == "scheduler" else None,
-            lock="alarms",  # not behind a flush (jobs.mark locks rows in one order for both)
+            lock="alarms",  # not behind a flush: each keeps its own watermark
             description="Judge new samples against the RED/AMBER rules; notify the webhook "
                         "(under serve: in a child process, KPIFLOW_HOSTS_JOB_RUNNER)."),
         Job("retention", Ref(f"{_HERE}.jobs:retention"),

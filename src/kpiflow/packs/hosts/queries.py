@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Double, String, and_, cast, func, literal, select, union_all
 
-from kpiflow.packs.hosts import rawstore
+from kpiflow.packs.hosts import rawstore, watermarks
 from kpiflow.packs.hosts.alarms import AMBER, RED, fit
 from kpiflow.packs.hosts.tables import (
+    FLUSHED,
     MEM,
     PARTIAL_MS,
     RESOURCE_NAMES,
@@ -160,7 +161,8 @@ def history(conn: Connection, state_root: Path, series: Series, window: tuple[in
     two hours, else 1-minute rollups merged into at most MAX_POINTS buckets)."""
     start_ms, end_ms = window
     span = end_ms - start_ms
-    unflushed = (s.flushed == 0, s.ts_ms >= start_ms, s.ts_ms < end_ms, _series_where(s, series))
+    unflushed = (s.id > watermarks.upto(FLUSHED), s.ts_ms >= start_ms, s.ts_ms < end_ms,
+                 _series_where(s, series))
     if span <= RAW_HISTORY_MAX_S * 1000:
         f = parquet_files.c
         # One statement, so one snapshot: a flush committing meanwhile cannot make a sample

@@ -1,9 +1,10 @@
 """Raw samples as hourly Parquet files under `<state dir>/hosts/raw/`, read with DuckDB.
 
 A file is written as `<name>.pending` (fsynced), then listed in `hosts_parquet_files` in the same
-transaction that marks its samples flushed, then renamed. `recover` finishes or discards what a
-crash left between those steps, so a sample is in exactly one place: unflushed in SQL, or in one
-listed file. Values are kept as hundredths of a percentage point (UInt16): exact to 0.005.
+transaction that moves the flush's watermark past its samples, then renamed. `recover` finishes or
+discards what a crash left between those steps, so a sample is in exactly one place: above the
+watermark in SQL, or in one listed file. Values are kept as hundredths of a percentage point
+(UInt16): exact to 0.005.
 """
 
 from __future__ import annotations

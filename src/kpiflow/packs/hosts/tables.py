@@ -60,12 +60,25 @@ samples = Table(
     Column("name", String(255), nullable=False),
     Column("resource", SmallInteger, nullable=False),
     Column("value", Double, nullable=False),
-    # Flags, not an id watermark: PostgreSQL may commit a lower id after a higher one.
-    Column("flushed", SmallInteger, nullable=False, default=0),
-    Column("judged", SmallInteger, nullable=False, default=0),
-    Index("ix_hosts_samples_flushed", "flushed"),
-    Index("ix_hosts_samples_judged", "judged"),
     Index("ix_hosts_samples_ts", "ts_ms"),
+    # SQLite would hand the ids of deleted rows out again (max(rowid) + 1 once the buffer is
+    # trimmed empty), and a reused id at or below a watermark would never be flushed or judged.
+    sqlite_autoincrement=True,
+)
+
+# How far each consumer of the buffer got, as the highest sample id it has taken: every sample
+# at or below `flushed` is in a listed Parquet file, every one at or below `judged` has been
+# through the alarm rules. A watermark is safe because batches commit in id order: each batch's
+# transaction first updates the `batches` row (a count of stored batches), so batches take their
+# ids and commit one after another (PostgreSQL and MariaDB would otherwise commit a lower id after
+# a higher one). The samples themselves are never updated: marking them cost a flush rewriting
+# every row it took, with its indexes, which slowed the reads beside it on PostgreSQL.
+BATCHES, FLUSHED, JUDGED = "batches", "flushed", "judged"
+progress = Table(
+    "hosts_progress",
+    metadata,
+    Column("name", String(16), primary_key=True),
+    Column("upto", BigInteger, nullable=False),
 )
 
 # Per process name and resource, the count and sum of the values measured in each 5-second
