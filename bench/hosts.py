@@ -13,6 +13,8 @@ Phases (each figure is measured in this run, on this machine):
   Parquet) is read from the database, and `get-all` / `query-alarm/` are timed throughout. A rate
   is sustained when the senders keep pace (95 %) and the unjudged backlog of the second half stays
   under 20 s of load (judged every 10 s, polled every 5 s).
+- jobs (--jobs-ticks N): N ticks of H x P processes stored through the ingest path on a fresh
+  database, then one alarm evaluation and one flush timed (in this process, through run_job).
 - disk: N synthetic ticks of H x P processes written by the pack's own Parquet writer: bytes per
   value (one value = one process's cpu or mem at one instant).
 - agent: a real `kpiflow agent` at a 2 s interval for 30 s: CPU seconds per tick, expressed as
@@ -216,6 +218,42 @@ def sustained(db_url: str, hosts: int, procs: int, seconds: float, rate: float) 
         server.wait(timeout=120)
 
 
+def jobs_cost(url: str, hosts: int, procs: int, ticks: int) -> dict:
+    """`ticks` ticks of every process stored through the ingest path, then one alarm evaluation
+    and one flush timed through core's run_job (the database work a minute brings)."""
+    import uuid as uuid_mod
+
+    from kpiflow.config import Settings
+    from kpiflow.lifecycle import run_job
+    from kpiflow.packs.hosts.ingest import store_batch
+    from kpiflow.packs.hosts.schema import Batch
+    from kpiflow.registry import discover_packs
+    from kpiflow.runtime import Runtime
+
+    rt = Runtime.build(Settings(database_url=url, state_dir=Path(tempfile.mkdtemp())),
+                       discover_packs())
+    rt.ensure_schema()
+    rnd = random.Random(2)
+    start = time.time() - ticks * 10
+    t0 = time.perf_counter()
+    for t in range(ticks):
+        for h in range(hosts):
+            ts_ms = round((start + t * 10 + h / hosts) * 1000)
+            rows = [{"ts_ms": ts_ms, "pid": 1000 + p, "started_ms": 1_700_000_000_000 + p,
+                     "name": f"proc-{p % 120}", "resource": r, "value": round(rnd.random() * 50, 2)}
+                    for p in range(procs) for r in (0, 1)]
+            store_batch(rt.db, Batch(uuid_mod.uuid4().hex, f"h{h:04d}", f"h{h:04d}", "10.0.0.1",
+                                     2, 10.0, rows), ts_ms)
+    stored_s = time.perf_counter() - t0
+    timed = {}
+    for job in ("alarms", "flush"):
+        t0 = time.perf_counter()
+        run_job(rt, rt.pack("hosts"), job)
+        timed[job] = time.perf_counter() - t0
+    rt.close()
+    return {"values": ticks * hosts * procs * 2, "store_s": stored_s, **timed}
+
+
 def disk(hosts: int, procs: int, ticks: int) -> dict:
     import polars as pl
 
@@ -280,6 +318,9 @@ def main() -> None:
     ap.add_argument("--rates", default="", help="sustained phase: values/s, comma-separated")
     ap.add_argument("--sustain-seconds", type=float, default=120)
     ap.add_argument("--only-sustained", action="store_true")
+    ap.add_argument("--jobs-ticks", type=int, default=0,
+                    help="jobs phase: store this many ticks of every process, then time one "
+                         "alarm evaluation and one flush (0: skip)")
     ap.add_argument("--job-runner", choices=("process", "scheduler"), default="process",
                     help="where the sustained phase's server runs the alarm and flush jobs: "
                     "child processes (the default) or its in-process scheduler (as before)")
@@ -314,7 +355,9 @@ def _fresh(url: str) -> str:
         meta.reflect(engine)
         with engine.begin() as conn:
             for table in reversed(meta.sorted_tables):
-                if table.name.startswith("hosts_"):
+                if table.name == "hosts_progress":  # its rows belong to the schema: back to 0
+                    conn.execute(table.update().values(upto=0))
+                elif table.name.startswith("hosts_"):
                     conn.execute(table.delete())
     finally:
         engine.dispose()
@@ -335,6 +378,10 @@ def _phases(a: argparse.Namespace, dbs: dict[str, str]) -> None:
                 f"({t:.0f}, {u}, {f})" for t, u, f in r["backlog"]))
             for what, (p50, p99, n) in r["latency"].items():
                 print(f"  {what}: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({n} requests)")
+        if a.jobs_ticks:
+            j = jobs_cost(_fresh(url), a.hosts, a.procs, a.jobs_ticks)
+            print(f"{name}: jobs over {j['values']:,} stored values (stored in "
+                  f"{j['store_s']:.1f} s): alarms {j['alarms']:.1f} s, flush {j['flush']:.1f} s")
         if a.only_sustained:
             continue
         r = ingest_and_reads(url, a.hosts, a.procs, a.seconds, a.senders)
