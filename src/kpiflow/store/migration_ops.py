@@ -21,11 +21,23 @@ def create_table(name: str, *elements: Any, **options: Any) -> None:
         op.create_table(name, *elements, **options)
 
 
+def table_columns(table: str) -> set[str]:
+    """The names of the table's columns now."""
+    return {c["name"] for c in sa.inspect(op.get_bind()).get_columns(table)}
+
+
+def _indexes(table: str) -> set[str]:
+    return {str(ix["name"]) for ix in sa.inspect(op.get_bind()).get_indexes(table)}
+
+
 def create_index(name: str, table: str, columns: Sequence[str]) -> None:
     """op.create_index, unless the table has an index of that name, or lacks one of the columns
     (a later revision, already applied, dropped it with its index)."""
-    inspector = sa.inspect(op.get_bind())
-    existing = {ix["name"] for ix in inspector.get_indexes(table)}
-    present = {c["name"] for c in inspector.get_columns(table)}
-    if name not in existing and set(columns) <= present:
+    if name not in _indexes(table) and set(columns) <= table_columns(table):
         op.create_index(name, table, list(columns))
+
+
+def drop_index(name: str, table: str) -> None:
+    """op.drop_index, unless the table has no index of that name any more."""
+    if name in _indexes(table):
+        op.drop_index(name, table_name=table)

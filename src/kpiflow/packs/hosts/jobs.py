@@ -194,14 +194,17 @@ def _event_row(key: SeriesKey, ch: Change) -> dict[str, Any]:
 Points = dict[SeriesKey, list[tuple[int, float]]]
 
 
-def _read_points(conn: Connection, fresh: Sequence[Any], judged: int, window: Window | None,
-                 window_ms: int) -> tuple[Points, dict[SeriesKey, int], Window]:
+def _read_points(conn: Connection, fresh: Sequence[Any], ids: tuple[int, int],
+                 window: Window | None, window_ms: int
+                 ) -> tuple[Points, dict[SeriesKey, int], Window]:
     """Each series with fresh samples: the samples to step it through, and the window whose
     running fits hold what came before. From this process's window when it is current and
     reaches back far enough (then only the fresh samples are stepped), else from the buffer:
     the judged samples of each trend window come first, as context, and a new window is filled,
-    every series in it. Also the newest judged sample (id up to `judged`) of each series (where
-    judging resumes for a series with no stored state)."""
+    every series in it. Also the newest judged sample of each series (where judging resumes
+    for a series with no stored state). `ids`: the judged watermark and the newest fresh id (the
+    buffer's samples above it committed after `fresh` was read: not judged nor passed now)."""
+    judged, top = ids
     s = samples.c
     points: Points = defaultdict(list)
     judged_last: dict[SeriesKey, int] = {}
@@ -220,11 +223,9 @@ def _read_points(conn: Connection, fresh: Sequence[Any], judged: int, window: Wi
                 judged_last[k] = newest
         return points, judged_last, window
     others: dict[SeriesKey, list[tuple[int, float]]] = defaultdict(list)
-    # Not what committed since `fresh` was read: this run neither judges it nor moves past it.
-    newest = max((r.id for r in fresh), default=judged)
     if earliest:
         for r in conn.execute(select(s.host_id, s.pid, s.started_ms, s.name, s.resource, s.ts_ms,
-                                     s.value, s.id).where(s.ts_ms >= since, s.id <= newest)):
+                                     s.value, s.id).where(s.ts_ms >= since, s.id <= top)):
             k = (r.host_id, r.pid, r.started_ms, r.name, r.resource)
             if k not in earliest:
                 others[k].append((r.ts_ms, r.value))
@@ -270,7 +271,8 @@ def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
         judged = watermarks.read(conn, JUDGED)
         fresh = conn.execute(select(s.id, s.host_id, s.pid, s.started_ms, s.name, s.resource,
                                     s.ts_ms, s.value).where(s.id > judged)).all()
-        points, judged_last, kept = _read_points(conn, fresh, judged, window, window_ms)
+        newest = max((r.id for r in fresh), default=judged)
+        points, judged_last, kept = _read_points(conn, fresh, (judged, newest), window, window_ms)
         stored = {(r.host_id, r.pid, r.started_ms, r.name, r.resource): _state_of(r)
                   for r in conn.execute(select(alarms))}
     summary = AlarmSummary(samples=len(fresh), series=len(points))
@@ -303,8 +305,8 @@ def evaluate(ctx: RunContext[HostsSettings]) -> AlarmSummary:
                 a.host_id, a.pid, a.started_ms, a.name, a.resource))), quiet)
         if event_rows:
             conn.execute(insert(alarm_events), event_rows)
-        if fresh:
-            watermarks.advance(conn, JUDGED, judged, max(r.id for r in fresh))
+        if newest > judged:
+            watermarks.advance(conn, JUDGED, judged, newest)
         # An OK series with nothing new for the hot window has nothing left to remember.
         old = round((now - ps.hosts_hot_seconds) * 1000)
         conn.execute(delete(alarms).where(a.state == rules_mod.OK, a.last_ms < old))

@@ -30,10 +30,6 @@ _samples = sa.table("hosts_samples", sa.column("id", sa.BigInteger),
                     *(sa.column(flag, sa.SmallInteger) for flag in _FLAGS))
 
 
-def _columns() -> set[str]:
-    return {c["name"] for c in sa.inspect(op.get_bind()).get_columns("hosts_samples")}
-
-
 def _watermark(conn: sa.Connection, flag: str) -> int:
     """Just below the oldest sample not taken yet; the newest sample when all were."""
     s = _samples.c
@@ -50,7 +46,7 @@ def upgrade() -> None:
         sa.Column("upto", sa.BigInteger, nullable=False),
     )
     conn = op.get_bind()
-    has_flags = set(_FLAGS) <= _columns()
+    has_flags = set(_FLAGS) <= migration_ops.table_columns("hosts_samples")
     if not conn.execute(sa.select(sa.func.count()).select_from(_progress)).scalar_one():
         marks = {flag: _watermark(conn, flag) if has_flags else 0 for flag in _FLAGS}
         conn.execute(sa.insert(_progress), [{"name": "batches", "upto": 0}] + [
@@ -58,11 +54,9 @@ def upgrade() -> None:
     if has_flags:
         flushed = sa.select(_progress.c.upto).where(_progress.c.name == "flushed").scalar_subquery()
         conn.execute(sa.delete(_samples).where(_samples.c.flushed == 1, _samples.c.id > flushed))
-    indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("hosts_samples")}
     for flag in _FLAGS:
-        if f"ix_hosts_samples_{flag}" in indexes:
-            op.drop_index(f"ix_hosts_samples_{flag}", table_name="hosts_samples")
-    left = [flag for flag in _FLAGS if flag in _columns()]
+        migration_ops.drop_index(f"ix_hosts_samples_{flag}", "hosts_samples")
+    left = [flag for flag in _FLAGS if flag in migration_ops.table_columns("hosts_samples")]
     if conn.dialect.name == "sqlite":
         with op.batch_alter_table("hosts_samples", recreate="always",
                                   table_kwargs={"sqlite_autoincrement": True}) as batch:

@@ -30,10 +30,6 @@ OLD_COUNTS = ("files_new", "files_changed", "files_unchanged", "files_rejected",
 JOB_OF_PACK = {"network": "ingest", "stores": "report"}
 
 
-def _columns(table: str) -> set[str]:
-    return {c["name"] for c in sa.inspect(op.get_bind()).get_columns(table)}
-
-
 def upgrade() -> None:
     _generic_runs()
     _quarantine_sources()
@@ -47,7 +43,7 @@ def upgrade() -> None:
 
 
 def _generic_runs() -> None:
-    columns = _columns("ingest_runs")
+    columns = migration_ops.table_columns("ingest_runs")
     with op.batch_alter_table("ingest_runs") as batch:
         if "job" not in columns:
             batch.add_column(sa.Column("job", sa.String(64), nullable=True))
@@ -69,7 +65,7 @@ def _generic_runs() -> None:
 
 
 def _quarantine_sources() -> None:
-    columns = _columns("ingest_quarantine")
+    columns = migration_ops.table_columns("ingest_quarantine")
     with op.batch_alter_table("ingest_quarantine") as batch:
         batch.alter_column("ledger_id", existing_type=sa.BigInteger, nullable=True)
         if "source" not in columns:
